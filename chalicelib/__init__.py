@@ -1,0 +1,1 @@
+"""leadflow's shared logic: one module per responsibility."""

@@ -1,0 +1,47 @@
+"""Lazily built AWS clients, one of each per container.
+
+The same code talks to AWS and to the local emulator: boto3 reads the
+endpoint from `AWS_ENDPOINT_URL` when it is set (only `make run` and the
+tests set it), so nothing here knows which one it is talking to.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from botocore.config import Config
+
+# Short timeouts and standard retries: a Lambda must not hang on one call.
+_CLIENT_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=5,
+    retries={"max_attempts": 3, "mode": "standard"},
+)
+
+
+@lru_cache(maxsize=None)
+def client(service: str) -> Any:
+    import boto3
+
+    return boto3.session.Session().client(service, config=_CLIENT_CONFIG)
+
+
+def dynamodb() -> Any:
+    return client("dynamodb")
+
+
+def sns() -> Any:
+    return client("sns")
+
+
+def sqs() -> Any:
+    return client("sqs")
+
+
+def sesv2() -> Any:
+    return client("sesv2")
+
+
+def s3() -> Any:
+    return client("s3")

@@ -1,0 +1,45 @@
+"""CORS for a list of allowed origins.
+
+Chalice's CORSConfig takes a single origin, so the allowed one is echoed back
+per request instead; an origin not configured gets no CORS headers at all.
+"""
+
+from __future__ import annotations
+
+from chalice import Response
+
+from chalicelib.settings import get_settings
+
+ALLOWED_HEADERS = "Content-Type,Idempotency-Key,Authorization"
+
+
+def is_allowed_origin(origin: str | None) -> bool:
+    return bool(origin) and origin in get_settings().allowed_origins
+
+
+def cors_headers(origin: str | None, methods: str) -> dict[str, str]:
+    if not is_allowed_origin(origin):
+        return {}
+    return {
+        "Access-Control-Allow-Origin": str(origin),
+        "Access-Control-Allow-Methods": methods,
+        "Access-Control-Allow-Headers": ALLOWED_HEADERS,
+        "Access-Control-Expose-Headers": "Location,Retry-After",
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    }
+
+
+def with_cors(response: Response, origin: str | None, methods: str) -> Response:
+    response.headers.update(cors_headers(origin, methods))
+    return response
+
+
+def preflight(origin: str | None, methods: str) -> Response:
+    if not is_allowed_origin(origin):
+        return Response(
+            body={"error": "origin_not_allowed"},
+            status_code=403,
+            headers={"Content-Type": "application/json", "Vary": "Origin"},
+        )
+    return Response(body="", status_code=204, headers=cors_headers(origin, methods))

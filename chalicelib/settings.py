@@ -1,0 +1,88 @@
+"""Stage settings, read once per container from environment variables.
+
+Every resource name and tunable reaches the code through the environment
+variables declared per stage in `.chalice/config.json`; nothing is a literal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.strip() else default
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in _env(name).split(",") if part.strip())
+
+
+def _env_json(name: str, default: object) -> object:
+    raw = os.environ.get(name, "")
+    return json.loads(raw) if raw.strip() else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    leads_table: str
+    deliveries_table: str
+    suppression_table: str
+    idempotency_table: str
+    rate_limit_table: str
+    lead_events_topic_arn: str
+    notification_requests_topic_arn: str
+    notifications_queue: str
+    ses_configuration_set: str
+    audit_bucket: str
+    team_addresses: tuple[str, ...]
+    team_routes: dict[str, list[str]]
+    team_sender: str
+    customer_sender: str
+    sandbox_address: str
+    allowed_origins: tuple[str, ...]
+    admin_token_sha256: str
+    rate_limit_max: int
+    rate_limit_window_seconds: int
+    idempotency_ttl_seconds: int
+    delivery_ttl_days: int
+    related_table: str
+    related_key_fields: dict[str, str]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        stage=_env("LEADFLOW_STAGE", "local"),
+        leads_table=_env("LEADS_TABLE"),
+        deliveries_table=_env("DELIVERIES_TABLE"),
+        suppression_table=_env("SUPPRESSION_TABLE"),
+        idempotency_table=_env("IDEMPOTENCY_TABLE"),
+        rate_limit_table=_env("RATE_LIMIT_TABLE"),
+        lead_events_topic_arn=_env("LEAD_EVENTS_TOPIC_ARN"),
+        notification_requests_topic_arn=_env("NOTIFICATION_REQUESTS_TOPIC_ARN"),
+        notifications_queue=_env("NOTIFICATIONS_QUEUE"),
+        ses_configuration_set=_env("SES_CONFIGURATION_SET"),
+        audit_bucket=_env("AUDIT_BUCKET"),
+        team_addresses=_env_list("TEAM_ADDRESSES"),
+        team_routes=dict(_env_json("TEAM_ROUTES", {})),  # type: ignore[arg-type]
+        team_sender=_env("TEAM_SENDER"),
+        customer_sender=_env("CUSTOMER_SENDER"),
+        sandbox_address=_env("SANDBOX_ADDRESS"),
+        allowed_origins=_env_list("ALLOWED_ORIGINS"),
+        admin_token_sha256=_env("ADMIN_TOKEN_SHA256"),
+        rate_limit_max=_env_int("RATE_LIMIT_MAX", 5),
+        rate_limit_window_seconds=_env_int("RATE_LIMIT_WINDOW_SECONDS", 600),
+        idempotency_ttl_seconds=_env_int("IDEMPOTENCY_TTL_SECONDS", 86400),
+        delivery_ttl_days=_env_int("DELIVERY_TTL_DAYS", 400),
+        related_table=_env("RELATED_TABLE"),
+        related_key_fields=dict(_env_json("RELATED_KEY_FIELDS", {})),  # type: ignore[arg-type]
+    )

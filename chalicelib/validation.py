@@ -1,0 +1,184 @@
+"""Validation of a POST /leads body against the API contract.
+
+Hand-written rather than pydantic: the rules are few and flat, and pydantic
+would roughly double the API function's cold start (see bench/cold_start.py).
+Every invalid field is reported, not only the first.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_BODY_BYTES = 16 * 1024
+MAX_IDEMPOTENCY_KEY = 128
+
+ALLOWED_FIELDS = frozenset(
+    {"name", "email", "phone", "message", "source", "metadata", "_gotcha"}
+)
+
+_SOURCE_RE = re.compile(r"[a-z0-9_-]{1,64}")
+_PHONE_RE = re.compile(r"[0-9 +\-().]{1,40}")
+# Pragmatic address check (RFC 5321 sizes, dot-atom local part, LDH domain
+# labels with a TLD). Full RFC 5322 grammar accepts addresses SES rejects.
+_LOCAL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+@dataclass
+class Problem:
+    field: str
+    message: str
+
+
+@dataclass
+class ValidationResult:
+    lead: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def has_control_chars(text: str) -> bool:
+    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in text)
+
+
+def has_line_control_chars(text: str) -> bool:
+    """Control characters other than ordinary line breaks and tabs."""
+    return any(
+        unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") and ch not in "\n\r\t"
+        for ch in text
+    )
+
+
+def is_valid_email(address: str) -> bool:
+    if len(address) > 254 or address.count("@") != 1:
+        return False
+    local, domain = address.rsplit("@", 1)
+    if not local or len(local) > 64 or not _LOCAL_RE.fullmatch(local):
+        return False
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(_LABEL_RE.fullmatch(label) for label in labels):
+        return False
+    return not labels[-1].isdigit()
+
+
+def normalise_email(address: str) -> str:
+    """Trim and lower-case the domain; the local part is case-sensitive by RFC."""
+    local, domain = address.strip().rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+def is_honeypot_hit(body: Any) -> bool:
+    if not isinstance(body, dict):
+        return False
+    trap = body.get("_gotcha")
+    return isinstance(trap, str) and trap != ""
+
+
+def _check_name(value: Any, out: ValidationResult) -> None:
+    if not isinstance(value, str):
+        out.problems.append(Problem("name", "must be a string"))
+        return
+    name = value.strip()
+    if not 1 <= len(name) <= 200:
+        out.problems.append(Problem("name", "must be 1-200 characters after trimming"))
+    elif has_control_chars(name):
+        out.problems.append(Problem("name", "must not contain control characters"))
+    else:
+        out.lead["name"] = name
+
+
+def _check_email(value: Any, out: ValidationResult) -> None:
+    if not isinstance(value, str):
+        out.problems.append(Problem("email", "must be a string"))
+        return
+    address = value.strip()
+    if not is_valid_email(address):
+        out.problems.append(Problem("email", "must be a valid email address of at most 254 characters"))
+    else:
+        out.lead["email"] = normalise_email(address)
+
+
+def _check_phone(value: Any, out: ValidationResult) -> None:
+    if not isinstance(value, str) or not _PHONE_RE.fullmatch(value):
+        out.problems.append(
+            Problem("phone", "must be at most 40 characters of digits, spaces and +-().")
+        )
+    elif value.strip():
+        out.lead["phone"] = value.strip()
+
+
+def _check_message(value: Any, out: ValidationResult) -> None:
+    if not isinstance(value, str):
+        out.problems.append(Problem("message", "must be a string"))
+    elif len(value) > 5000:
+        out.problems.append(Problem("message", "must be at most 5000 characters"))
+    elif has_line_control_chars(value):
+        out.problems.append(Problem("message", "must not contain control characters"))
+    elif value.strip():
+        out.lead["message"] = value
+
+
+def _check_source(value: Any, out: ValidationResult) -> None:
+    if not isinstance(value, str) or not _SOURCE_RE.fullmatch(value):
+        out.problems.append(Problem("source", "must be 1-64 characters of a-z, 0-9, _ and -"))
+    else:
+        out.lead["source"] = value
+
+
+def _check_metadata(value: Any, out: ValidationResult) -> None:
+    if not isinstance(value, dict):
+        out.problems.append(Problem("metadata", "must be an object"))
+        return
+    if len(value) > 20:
+        out.problems.append(Problem("metadata", "must have at most 20 keys"))
+        return
+    for key, item in value.items():
+        if not 1 <= len(key) <= 64 or has_control_chars(key):
+            out.problems.append(Problem(f"metadata.{key[:64]}", "keys must be 1-64 characters"))
+        elif not isinstance(item, str):
+            out.problems.append(Problem(f"metadata.{key}", "must be a string"))
+        elif len(item) > 500:
+            out.problems.append(Problem(f"metadata.{key}", "must be at most 500 characters"))
+        elif has_line_control_chars(item):
+            out.problems.append(Problem(f"metadata.{key}", "must not contain control characters"))
+    if not any(p.field.startswith("metadata") for p in out.problems):
+        out.lead["metadata"] = dict(value)
+
+
+_OPTIONAL_BLANKABLE = frozenset({"phone", "message", "metadata"})
+
+_CHECKS = {
+    "name": _check_name,
+    "email": _check_email,
+    "phone": _check_phone,
+    "message": _check_message,
+    "source": _check_source,
+    "metadata": _check_metadata,
+}
+
+
+def validate_lead(body: Any) -> ValidationResult:
+    """Check a parsed JSON body; return the clean lead or every problem found."""
+    out = ValidationResult()
+    if not isinstance(body, dict):
+        out.problems.append(Problem("body", "must be a JSON object"))
+        return out
+    for unknown in sorted(set(body) - ALLOWED_FIELDS):
+        out.problems.append(Problem(unknown[:64], "is not an allowed field"))
+    for required in ("name", "email"):
+        if required not in body:
+            out.problems.append(Problem(required, "is required"))
+    if "_gotcha" in body and not isinstance(body["_gotcha"], str):
+        out.problems.append(Problem("_gotcha", "must be a string"))
+    for name, check in _CHECKS.items():
+        # Forms send null or "" for optional inputs left empty: treat as absent.
+        if name in body and not (name in _OPTIONAL_BLANKABLE and body[name] in (None, "")):
+            check(body[name], out)
+    out.lead.setdefault("source", "website")
+    return out

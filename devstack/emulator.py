@@ -1,0 +1,48 @@
+"""The local AWS: moto in server mode on loopback.
+
+Run as its own process (`python -m devstack.emulator --port 4566`) so the
+app reaches it over HTTP exactly as it reaches AWS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+
+def install_hooks() -> None:
+    """Extension point for emulator behaviour moto lacks (SES outbox, feedback)."""
+    try:
+        from devstack import ses_outbox
+    except ImportError:
+        return
+    ses_outbox.install()
+
+
+def serve(host: str, port: int) -> None:
+    from moto.server import ThreadedMotoServer
+
+    # One line per AWS call would drown the stack's own log.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    install_hooks()
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    stopped = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
+    stopped.wait()
+    server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="leadflow local AWS emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args()
+    serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()

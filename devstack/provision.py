@@ -1,0 +1,168 @@
+"""Create leadflow's resources in the emulator from infra/resources.py.
+
+The template is deployed through the emulator's CloudFormation, like a real
+stack; the few resource types and properties moto's CloudFormation skips
+(TTL, SNS subscriptions, the SES configuration set and its event
+destination) are then applied from the same template with direct calls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from infra import resources
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_ACCOUNT = "123456789012"
+LOCAL_REGION = "us-east-1"
+
+
+def stack_name(stage: str) -> str:
+    return f"leadflow-{stage}-resources"
+
+
+def local_client(service: str, endpoint: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint or None,
+        region_name=LOCAL_REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+class Resolver:
+    """Resolves the intrinsic functions the template uses, for direct calls."""
+
+    def __init__(self, stage: str, template: dict[str, Any]) -> None:
+        self.stage = stage
+        self.template = template
+
+    def sub(self, text: str) -> str:
+        values = {"Stage": self.stage, "AWS::AccountId": LOCAL_ACCOUNT, "AWS::Region": LOCAL_REGION}
+        return re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], text)
+
+    def physical(self, logical: str) -> str:
+        props = self.template["Resources"][logical]["Properties"]
+        for name_key in ("TableName", "TopicName", "QueueName", "BucketName", "Name"):
+            if name_key in props:
+                return str(self.value(props[name_key]))
+        raise KeyError(logical)
+
+    def arn(self, logical: str) -> str:
+        kind = self.template["Resources"][logical]["Type"]
+        name = self.physical(logical)
+        if kind == "AWS::SNS::Topic":
+            return f"arn:aws:sns:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{name}"
+        if kind == "AWS::SQS::Queue":
+            return f"arn:aws:sqs:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{name}"
+        raise KeyError(logical)
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, dict) and len(node) == 1:
+            (fn, arg), = node.items()
+            if fn == "Fn::Sub":
+                return self.sub(arg)
+            if fn == "Ref":
+                kind = self.template["Resources"][arg]["Type"]
+                return self.arn(arg) if kind == "AWS::SNS::Topic" else self.physical(arg)
+            if fn == "Fn::GetAtt" and arg[1] == "Arn":
+                return self.arn(arg[0])
+        if isinstance(node, dict):
+            return {k: self.value(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.value(v) for v in node]
+        return node
+
+
+def deploy_stack(cloudformation: Any, stage: str, template: dict[str, Any]) -> None:
+    name = stack_name(stage)
+    existing = cloudformation.list_stacks()["StackSummaries"]
+    if any(s["StackName"] == name and s["StackStatus"] != "DELETE_COMPLETE" for s in existing):
+        return
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(template),
+        Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}],
+    )
+
+
+def apply_gaps(endpoint: str, resolver: Resolver) -> None:
+    """Apply what moto's CloudFormation leaves out, idempotently."""
+    dynamodb = local_client("dynamodb", endpoint)
+    sns = local_client("sns", endpoint)
+    sesv2 = local_client("sesv2", endpoint)
+    for logical, resource in resolver.template["Resources"].items():
+        kind, props = resource["Type"], resolver.value(resource.get("Properties", {}))
+        if kind == "AWS::DynamoDB::Table" and "TimeToLiveSpecification" in props:
+            ttl = props["TimeToLiveSpecification"]
+            current = dynamodb.describe_time_to_live(TableName=props["TableName"])
+            if current["TimeToLiveDescription"]["TimeToLiveStatus"] != "ENABLED":
+                dynamodb.update_time_to_live(TableName=props["TableName"], TimeToLiveSpecification=ttl)
+        elif kind == "AWS::SNS::Subscription":
+            existing = sns.list_subscriptions_by_topic(TopicArn=props["TopicArn"])["Subscriptions"]
+            if not any(s["Endpoint"] == props["Endpoint"] for s in existing):
+                sns.subscribe(
+                    TopicArn=props["TopicArn"],
+                    Protocol=props["Protocol"],
+                    Endpoint=props["Endpoint"],
+                    Attributes={"RawMessageDelivery": str(props.get("RawMessageDelivery", False)).lower()},
+                )
+        elif kind == "AWS::SES::ConfigurationSet":
+            names = sesv2.list_configuration_sets().get("ConfigurationSets", [])
+            if props["Name"] not in names:
+                sesv2.create_configuration_set(ConfigurationSetName=props["Name"])
+        elif kind == "AWS::SES::ConfigurationSetEventDestination":
+            destination = props["EventDestination"]
+            try:
+                sesv2.create_configuration_set_event_destination(
+                    ConfigurationSetName=props["ConfigurationSetName"],
+                    EventDestinationName=destination["Name"],
+                    EventDestination={
+                        "Enabled": destination["Enabled"],
+                        "MatchingEventTypes": [t.upper() for t in destination["MatchingEventTypes"]],
+                        "SnsDestination": {"TopicArn": destination["SnsDestination"]["TopicARN"]},
+                    },
+                )
+            except sesv2.exceptions.AlreadyExistsException:
+                pass
+            except Exception:  # noqa: BLE001 - older emulators lack the call; the stage config names the topic
+                pass
+
+
+def verify_senders(endpoint: str, addresses: list[str]) -> None:
+    """SES refuses unverified senders; locally their domains are verified up front."""
+    ses = local_client("ses", endpoint)
+    for domain in sorted({a.rsplit("@", 1)[-1].strip(" >") for a in addresses if "@" in a}):
+        ses.verify_domain_identity(Domain=domain)
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    with open(PROJECT_ROOT / ".chalice" / "config.json", encoding="utf-8") as handle:
+        config = json.load(handle)
+    return dict(config["stages"][stage]["environment_variables"])
+
+
+def provision(endpoint: str, stage: str = "local") -> dict[str, str]:
+    """Create every resource; return the values only known after creation."""
+    template = resources.template()
+    deploy_stack(local_client("cloudformation", endpoint), stage, template)
+    apply_gaps(endpoint, Resolver(stage, template))
+    env = stage_environment(stage)
+    verify_senders(endpoint, [env.get("TEAM_SENDER", ""), env.get("CUSTOMER_SENDER", "")])
+    table = local_client("dynamodb", endpoint).describe_table(TableName=env["LEADS_TABLE"])
+    return {"LEADS_STREAM_ARN": table["Table"]["LatestStreamArn"]}
+
+
+def provision_in_process(stage: str = "local") -> dict[str, str]:
+    """Create the resources inside an active in-process moto mock (unit tests).
+
+    The CloudFormation route is the same; only the endpoint is moto's
+    in-process patch instead of the server.
+    """
+    return provision(endpoint="", stage=stage)

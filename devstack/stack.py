@@ -1,0 +1,137 @@
+"""Start and stop the whole local stack: emulator, resources, API, event runtime."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.provision import LOCAL_REGION, PROJECT_ROOT, provision
+
+DEFAULT_ADMIN_TOKEN = "local-admin-token"
+
+
+@dataclass
+class StackConfig:
+    aws_port: int = 4566
+    api_port: int = 8000
+    host: str = "127.0.0.1"
+    stage: str = "local"
+    outbox: Path = PROJECT_ROOT / "var" / "outbox"
+    admin_token: str = DEFAULT_ADMIN_TOKEN
+    with_api: bool = True
+    with_runtime: bool = True
+
+    @classmethod
+    def from_environment(cls) -> StackConfig:
+        return cls(
+            aws_port=int(os.environ.get("LEADFLOW_AWS_PORT", "4566")),
+            api_port=int(os.environ.get("LEADFLOW_API_PORT", "8000")),
+            outbox=Path(os.environ.get("LEADFLOW_OUTBOX", PROJECT_ROOT / "var" / "outbox")),
+            admin_token=os.environ.get("LEADFLOW_ADMIN_TOKEN", DEFAULT_ADMIN_TOKEN),
+        )
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+
+def wait_for_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process for {url} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+@dataclass
+class LocalStack:
+    config: StackConfig = field(default_factory=StackConfig)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def base_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "AWS_ENDPOINT_URL": self.config.aws_endpoint,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": LOCAL_REGION,
+                "LEADFLOW_OUTBOX": str(self.config.outbox),
+                "ADMIN_TOKEN_SHA256": hashlib.sha256(self.config.admin_token.encode()).hexdigest(),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.pop("AWS_PROFILE", None)
+        return env
+
+    def spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
+        # A new process group per child so Ctrl-C handling stays ours and
+        # stop() can end a child and anything it started.
+        process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=self.env, start_new_session=True)
+        self.processes.append(process)
+        return process
+
+    def start(self) -> None:
+        self.env = self.base_env()
+        self.config.outbox.mkdir(parents=True, exist_ok=True)
+        emulator = self.spawn(
+            [sys.executable, "-m", "devstack.emulator", "--host", self.config.host, "--port", str(self.config.aws_port)]
+        )
+        try:
+            wait_for_http(self.config.aws_endpoint + "/moto-api/", 30, emulator)
+            self.env.update(provision(self.config.aws_endpoint, self.config.stage))
+            if self.config.with_api:
+                api = self.spawn(
+                    [
+                        str(Path(sys.executable).parent / "chalice"), "local", "--stage", self.config.stage,
+                        "--host", self.config.host, "--port", str(self.config.api_port), "--no-autoreload",
+                    ]
+                )
+                wait_for_http(self.config.api_url + "/health", 60, api)
+            if self.config.with_runtime and (PROJECT_ROOT / "devstack" / "runtime.py").exists():
+                self.spawn([sys.executable, "-m", "devstack.runtime", "--stage", self.config.stage])
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                try:
+                    os.killpg(process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        for process in reversed(self.processes):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.processes.clear()
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

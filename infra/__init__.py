@@ -1,0 +1,1 @@
+"""Infrastructure tooling (dev-only, never shipped to Lambda)."""

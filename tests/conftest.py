@@ -1,0 +1,149 @@
+"""Shared fixtures.
+
+Two kinds of AWS for tests:
+- `local_aws`: moto in-process (fast unit and route tests);
+- `emulator`: the real emulator server on a free loopback port, reached over
+  HTTP by the same boto3 code (integration and end-to-end tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ADMIN_TOKEN = "test-admin-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def stage_env(stage: str = "local") -> dict[str, str]:
+    config = json.loads((PROJECT_ROOT / ".chalice" / "config.json").read_text())
+    return dict(config["stages"][stage]["environment_variables"])
+
+
+def reset_app_caches() -> None:
+    from chalicelib import aws, settings
+
+    settings.get_settings.cache_clear()
+    aws.client.cache_clear()
+
+
+def apply_env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    reset_app_caches()
+
+
+BASE_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "ADMIN_TOKEN_SHA256": hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest(),
+}
+
+
+@pytest.fixture
+def local_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """In-process moto with every resource of infra/resources.py created."""
+    from moto import mock_aws
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    env = {**stage_env(), **BASE_TEST_ENV, "LEADFLOW_OUTBOX": str(tmp_path / "outbox")}
+    apply_env(monkeypatch, env)
+    with mock_aws():
+        from devstack.provision import provision_in_process
+
+        env.update(provision_in_process())
+        apply_env(monkeypatch, env)
+        yield env
+    reset_app_caches()
+
+
+@dataclass
+class Emulator:
+    endpoint: str
+    env: dict[str, str]
+
+    def client(self, service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[Emulator]:
+    """The emulator as a separate server process, provisioned once per session."""
+    from devstack.provision import provision
+    from devstack.stack import wait_for_http
+
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack.emulator", "--port", str(port)], cwd=PROJECT_ROOT
+    )
+    try:
+        wait_for_http(endpoint + "/moto-api/", 30, process)
+        env = {**stage_env(), **BASE_TEST_ENV, "AWS_ENDPOINT_URL": endpoint}
+        env.update(provision(endpoint))
+        yield Emulator(endpoint=endpoint, env=env)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def emulator(emulator_server: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """The session's emulator, with the app's environment pointed at it."""
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    apply_env(monkeypatch, emulator_server.env)
+    yield emulator_server
+    reset_app_caches()
+
+
+@pytest.fixture
+def api_client(local_aws: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    """chalice.test.Client over the app. The stage's variables are already in
+    the environment (local_aws), so the Client gets an empty project dir and
+    a test may change a setting with monkeypatch.setenv + reset_app_caches()."""
+    from chalice.test import Client
+
+    import app as app_module
+
+    with Client(app_module.app, stage_name="local", project_dir=str(tmp_path)) as client:
+        yield client
+
+
+def scan_all(client: Any, table: str) -> list[dict[str, Any]]:
+    return client.scan(TableName=table)["Items"]
+
+
+def fresh_table_counts(env: dict[str, str]) -> dict[str, int]:
+    dynamodb = boto3.client("dynamodb")
+    return {
+        name: len(scan_all(dynamodb, env[name]))
+        for name in ("LEADS_TABLE", "IDEMPOTENCY_TABLE")
+    }
+
+
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
