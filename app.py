@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from chalice import Chalice, Response
+from chalice.app import DynamoDBEvent, SQSEvent
 
 from chalicelib import cors, lead_intake
 
@@ -31,3 +34,22 @@ def create_lead() -> Response:
 @app.route("/leads", methods=["OPTIONS"])
 def leads_preflight() -> Response:
     return cors.preflight(app.current_request.headers.get("origin"), LEADS_METHODS)
+
+
+# --- Notification pipeline -------------------------------------------------
+# Resource names come from the stage's environment variables; the event-source
+# settings Chalice cannot express live in .chalice/event-sources.json.
+
+
+@app.on_dynamodb_record(stream_arn=os.environ.get("LEADS_STREAM_ARN", ""), batch_size=25)
+def on_lead_stream(event: DynamoDBEvent) -> dict[str, list[dict[str, str]]]:
+    from chalicelib import lead_events
+
+    return lead_events.handle_stream_batch(event)
+
+
+@app.on_sqs_message(queue=os.environ.get("NOTIFICATIONS_QUEUE", "notifications"), batch_size=10)
+def on_notification(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
+    from chalicelib import notification_worker
+
+    return notification_worker.handle_batch(event)

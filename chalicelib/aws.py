@@ -7,7 +7,7 @@ tests set it), so nothing here knows which one it is talking to.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from botocore.config import Config
@@ -20,11 +20,27 @@ _CLIENT_CONFIG = Config(
 )
 
 
-@lru_cache(maxsize=None)
+@cache
 def client(service: str) -> Any:
     import boto3
 
     return boto3.session.Session().client(service, config=_CLIENT_CONFIG)
+
+
+# Enrichment is budgeted: no botocore retries (the caller retries throttling
+# once itself) and short timeouts, so a slow table cannot hold up an email.
+_ENRICHMENT_CONFIG = Config(
+    connect_timeout=0.5,
+    read_timeout=1,
+    retries={"max_attempts": 1, "mode": "standard"},
+)
+
+
+@cache
+def enrichment_dynamodb() -> Any:
+    import boto3
+
+    return boto3.session.Session().client("dynamodb", config=_ENRICHMENT_CONFIG)
 
 
 def dynamodb() -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now_epoch() -> float:
@@ -11,5 +11,5 @@ def now_epoch() -> float:
 
 
 def iso_utc(epoch: float | None = None) -> str:
-    moment = datetime.fromtimestamp(now_epoch() if epoch is None else epoch, tz=timezone.utc)
+    moment = datetime.fromtimestamp(now_epoch() if epoch is None else epoch, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

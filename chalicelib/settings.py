@@ -41,6 +41,7 @@ class Settings:
     lead_events_topic_arn: str
     notification_requests_topic_arn: str
     notifications_queue: str
+    notifications_dlq: str
     ses_configuration_set: str
     audit_bucket: str
     team_addresses: tuple[str, ...]
@@ -70,6 +71,7 @@ def get_settings() -> Settings:
         lead_events_topic_arn=_env("LEAD_EVENTS_TOPIC_ARN"),
         notification_requests_topic_arn=_env("NOTIFICATION_REQUESTS_TOPIC_ARN"),
         notifications_queue=_env("NOTIFICATIONS_QUEUE"),
+        notifications_dlq=_env("NOTIFICATIONS_DLQ"),
         ses_configuration_set=_env("SES_CONFIGURATION_SET"),
         audit_bucket=_env("AUDIT_BUCKET"),
         team_addresses=_env_list("TEAM_ADDRESSES"),

@@ -1,0 +1,253 @@
+"""The Deliveries table: the send ledger and each email's delivery status.
+
+SES has no idempotency token, so exactly-once sending rests on this ledger:
+a conditional write claims the send ("sending") before SES is called and the
+SES message id is recorded after. A claim left behind by a crash is never
+re-sent (at-most-once): it ends `failed` with a reason.
+
+Statuses only move forward (GOV.UK Notify's rule): feedback that arrives
+late or twice never takes a delivery back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import aws
+from chalicelib.clock import iso_utc, now_epoch
+from chalicelib.dynamo import from_item, to_item
+from chalicelib.settings import get_settings
+
+QUEUED = "queued"
+SENDING = "sending"  # internal: a worker holds the send; shown as "queued"
+SENT = "sent"
+DELIVERED = "delivered"
+BOUNCED = "bounced"
+COMPLAINED = "complained"
+SUPPRESSED = "suppressed"
+FAILED = "failed"
+
+# Forward order. Suppressed and failed are terminal for a send that never
+# reached SES; delivered -> bounced/complained is allowed because SES can
+# report an asynchronous bounce or a complaint after a delivery.
+STATUS_RANK: dict[str, int] = {
+    QUEUED: 0,
+    SENDING: 1,
+    SENT: 2,
+    DELIVERED: 3,
+    BOUNCED: 4,
+    COMPLAINED: 5,
+    SUPPRESSED: 9,
+    FAILED: 9,
+}
+
+# How long a claim protects a send in progress before it is judged abandoned.
+CLAIM_LEASE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class DeliveryKey:
+    ref_id: str
+    kind: str
+    recipient: str
+
+    @property
+    def delivery_id(self) -> str:
+        raw = f"{self.ref_id}|{self.kind}|{self.recipient.strip().lower()}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of trying to claim a send."""
+
+    state: str  # "claimed" | "done" | "busy" | "abandoned"
+    token: str = ""
+    record: dict[str, Any] | None = None
+
+
+def public_status(status: str) -> str:
+    return QUEUED if status == SENDING else status
+
+
+def _table() -> str:
+    return get_settings().deliveries_table
+
+
+def _expires_at() -> int:
+    return int(now_epoch() + get_settings().delivery_ttl_days * 86400)
+
+
+def get(delivery_id: str) -> dict[str, Any] | None:
+    found = aws.dynamodb().get_item(
+        TableName=_table(), Key={"delivery_id": {"S": delivery_id}}, ConsistentRead=True
+    ).get("Item")
+    return from_item(found) if found else None
+
+
+def claim(key: DeliveryKey) -> Claim:
+    """Take the right to send this email once. Safe under duplicates and races."""
+    client = aws.dynamodb()
+    token = uuid.uuid4().hex
+    now = now_epoch()
+    existing = get(key.delivery_id)
+    item = {
+        "delivery_id": key.delivery_id,
+        "lead_id": key.ref_id,
+        "kind": key.kind,
+        "recipient": key.recipient,
+        "status": SENDING,
+        "claim_token": token,
+        "claimed_at": now,
+        "attempts": int((existing or {}).get("attempts", 0)) + 1,
+        "created_at": (existing or {}).get("created_at") or iso_utc(now),
+        "updated_at": iso_utc(now),
+        "expires_at": _expires_at(),
+    }
+    try:
+        client.put_item(
+            TableName=_table(),
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(delivery_id) OR #s = :queued",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":queued": {"S": QUEUED}},
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return _judge_existing(key)
+    return Claim(state="claimed", token=token, record=item)
+
+
+def _judge_existing(key: DeliveryKey) -> Claim:
+    record = get(key.delivery_id)
+    if record is None:  # vanished between the write and the read: try again later
+        return Claim(state="busy")
+    if record["status"] == SENDING:
+        held_for = now_epoch() - float(record.get("claimed_at", 0))
+        return Claim(state="busy" if held_for < CLAIM_LEASE_SECONDS else "abandoned", record=record)
+    return Claim(state="done", record=record)
+
+
+def _update(delivery_id: str, fields: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:
+    client = aws.dynamodb()
+    names = {f"#f{i}": name for i, name in enumerate(fields)}
+    expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
+    attr_values = {f":f{i}": value for i, value in enumerate(fields.values())}
+    attr_values.update(values)
+    names["#s"] = "status"
+    try:
+        client.update_item(
+            TableName=_table(),
+            Key={"delivery_id": {"S": delivery_id}},
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(attr_values),
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def mark_sent(key: DeliveryKey, token: str, message_id: str) -> bool:
+    return _update(
+        key.delivery_id,
+        {"status": SENT, "message_id": message_id, "updated_at": iso_utc(), "sent_at": iso_utc()},
+        "claim_token = :token AND #s IN (:sending, :failed)",
+        {":token": token, ":sending": SENDING, ":failed": FAILED},
+    )
+
+
+def release_for_retry(key: DeliveryKey, token: str, reason: str) -> bool:
+    """Give the claim back after a retryable error (throttling, 5xx)."""
+    return _update(
+        key.delivery_id,
+        {"status": QUEUED, "reason": reason, "updated_at": iso_utc()},
+        "claim_token = :token AND #s = :sending",
+        {":token": token, ":sending": SENDING},
+    )
+
+
+def mark_failed(key: DeliveryKey, reason: str, token: str | None = None) -> bool:
+    if token is None:
+        return _update(
+            key.delivery_id,
+            {"status": FAILED, "reason": reason, "updated_at": iso_utc()},
+            "#s = :sending",
+            {":sending": SENDING},
+        )
+    return _update(
+        key.delivery_id,
+        {"status": FAILED, "reason": reason, "updated_at": iso_utc()},
+        "claim_token = :token AND #s = :sending",
+        {":token": token, ":sending": SENDING},
+    )
+
+
+def record_outcome(key: DeliveryKey, status: str, reason: str) -> bool:
+    """Record a send that was decided without SES (suppressed, invalid): first writer wins."""
+    client = aws.dynamodb()
+    now = now_epoch()
+    item = {
+        "delivery_id": key.delivery_id,
+        "lead_id": key.ref_id,
+        "kind": key.kind,
+        "recipient": key.recipient,
+        "status": status,
+        "reason": reason,
+        "attempts": 0,
+        "created_at": iso_utc(now),
+        "updated_at": iso_utc(now),
+        "expires_at": _expires_at(),
+    }
+    try:
+        client.put_item(
+            TableName=_table(),
+            Item=to_item(item),
+            ConditionExpression="attribute_not_exists(delivery_id) OR #s = :queued",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":queued": {"S": QUEUED}},
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def advance_status(delivery_id: str, status: str, reason: str = "", **extra: Any) -> bool:
+    """Move a delivery forward to `status`; a no-op (False) if it is already there or beyond."""
+    lower = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status] and s != SENDING]
+    fields: dict[str, Any] = {"status": status, "updated_at": iso_utc(), **extra}
+    if reason:
+        fields["reason"] = reason
+    placeholders = {f":low{i}": s for i, s in enumerate(lower)}
+    condition = "attribute_exists(delivery_id) AND #s IN (" + ", ".join(placeholders) + ")"
+    return _update(delivery_id, fields, condition, placeholders)
+
+
+def find_by_message_id(message_id: str) -> list[dict[str, Any]]:
+    found = aws.dynamodb().query(
+        TableName=_table(),
+        IndexName="by_message_id",
+        KeyConditionExpression="message_id = :m",
+        ExpressionAttributeValues={":m": {"S": message_id}},
+    )
+    return [from_item(item) for item in found.get("Items", [])]
+
+
+def list_for_lead(lead_id: str) -> list[dict[str, Any]]:
+    client = aws.dynamodb()
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "by_lead",
+        "KeyConditionExpression": "lead_id = :l",
+        "ExpressionAttributeValues": {":l": {"S": lead_id}},
+    }
+    while True:
+        page = client.query(**kwargs)
+        items.extend(from_item(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,64 @@
+"""Sending through SES (v2 SendEmail with raw content), with errors sorted into
+retryable (throttling, 5xx: the job comes back later) and permanent (the
+delivery is recorded `failed` and not retried)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from chalicelib import aws
+from chalicelib.settings import get_settings
+
+RETRYABLE_CODES = frozenset(
+    {
+        "TooManyRequestsException",
+        "LimitExceededException",
+        "Throttling",
+        "ThrottlingException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalServerError",
+    }
+)
+
+
+class SendError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class RetryableSendError(SendError):
+    pass
+
+
+class PermanentSendError(SendError):
+    pass
+
+
+def classify(error: Exception) -> SendError:
+    response = getattr(error, "response", None)
+    if not response:  # connection errors and timeouts: SES may come back
+        return RetryableSendError(type(error).__name__, str(error))
+    code = str(response.get("Error", {}).get("Code", "Unknown"))
+    message = str(response.get("Error", {}).get("Message", ""))
+    status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
+    if code in RETRYABLE_CODES or status >= 500:
+        return RetryableSendError(code, message)
+    return PermanentSendError(code, message)
+
+
+def send_raw(raw: bytes, sender: str, recipients: Sequence[str], tags: dict[str, str]) -> str:
+    """Send one raw message; return SES's message id."""
+    settings = get_settings()
+    try:
+        response = aws.sesv2().send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": list(recipients)},
+            Content={"Raw": {"Data": raw}},
+            ConfigurationSetName=settings.ses_configuration_set,
+            EmailTags=[{"Name": name, "Value": value} for name, value in tags.items()],
+        )
+    except Exception as error:  # noqa: BLE001 - sorted into retryable / permanent
+        raise classify(error) from error
+    return str(response["MessageId"])

@@ -1,0 +1,96 @@
+"""Turning queue messages into email jobs: one job per email.
+
+A `lead.created` event becomes a team alert per team address (routed by the
+lead's source when the stage has routing rules) and a confirmation to the
+person who wrote in. A `notification.request` from another system becomes
+one job, after validation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.deliveries import DeliveryKey
+from chalicelib.mime import mailbox
+from chalicelib.rendering import available_kinds
+from chalicelib.settings import get_settings
+from chalicelib.validation import is_valid_email
+
+TEAM_ALERT = "team_alert"
+CUSTOMER_CONFIRMATION = "customer_confirmation"
+NOTIFICATION_REQUEST = "notification.request"
+# Kinds other systems may not request: they need a lead and go to the team.
+LEAD_ONLY_KINDS = frozenset({TEAM_ALERT, CUSTOMER_CONFIRMATION})
+MAX_REQUEST_DATA_KEYS = 50
+
+
+class InvalidRequest(ValueError):
+    """A message that can never be sent; it goes to the DLQ with this reason."""
+
+
+@dataclass(frozen=True)
+class EmailJob:
+    ref_id: str
+    kind: str
+    recipient: str
+    sender: str
+    context: dict[str, Any] = field(hash=False)
+    reply_to: str | None = None
+
+    @property
+    def key(self) -> DeliveryKey:
+        return DeliveryKey(self.ref_id, self.kind, self.recipient)
+
+
+def team_recipients(source: str) -> tuple[str, ...]:
+    settings = get_settings()
+    routed = settings.team_routes.get(source)
+    return tuple(routed) if routed else settings.team_addresses
+
+
+def jobs_for_lead(message: dict[str, Any]) -> list[EmailJob]:
+    lead = message.get("lead")
+    if not isinstance(lead, dict) or not lead.get("id") or not lead.get("email"):
+        raise InvalidRequest("lead.created without a lead id and email")
+    settings = get_settings()
+    context = {"lead": lead, "enrichment": message.get("enrichment") or {}}
+    reply_to = mailbox(lead["email"], str(lead.get("name", "")))
+    jobs = [
+        EmailJob(lead["id"], TEAM_ALERT, address, settings.team_sender, context, reply_to=reply_to)
+        for address in team_recipients(str(lead.get("source", "website")))
+    ]
+    jobs.append(EmailJob(lead["id"], CUSTOMER_CONFIRMATION, lead["email"], settings.customer_sender, context))
+    return jobs
+
+
+def request_ref_id(idempotency_key: str) -> str:
+    return "req-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+def job_for_request(message: dict[str, Any]) -> EmailJob:
+    kind, recipient = message.get("kind"), message.get("recipient")
+    data, key = message.get("data", {}), message.get("idempotency_key")
+    if not isinstance(kind, str) or kind in LEAD_ONLY_KINDS or kind not in available_kinds():
+        raise InvalidRequest(f"unknown notification kind {str(kind)[:64]!r}")
+    if not isinstance(recipient, str) or not is_valid_email(recipient.strip()):
+        raise InvalidRequest("recipient is not a valid email address")
+    if not isinstance(data, dict) or len(data) > MAX_REQUEST_DATA_KEYS:
+        raise InvalidRequest(f"data must be an object of at most {MAX_REQUEST_DATA_KEYS} keys")
+    if not isinstance(key, str) or not 1 <= len(key) <= 128:
+        raise InvalidRequest("idempotency_key must be a string of 1-128 characters")
+    return EmailJob(
+        request_ref_id(key), kind, recipient.strip(), get_settings().customer_sender, {"data": data}
+    )
+
+
+def jobs_for_message(message: Any) -> list[EmailJob]:
+    if not isinstance(message, dict):
+        raise InvalidRequest("message is not a JSON object")
+    kind = message.get("type")
+    if kind == "lead.created":
+        return jobs_for_lead(message)
+    if kind == NOTIFICATION_REQUEST:
+        return [job_for_request(message)]
+    raise InvalidRequest(f"unknown message type {str(kind)[:64]!r}")

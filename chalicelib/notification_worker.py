@@ -1,0 +1,81 @@
+"""The Notifications queue handler: every message's email jobs, with a partial
+batch response so only the messages that must come back do."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from chalicelib import aws
+from chalicelib.logs import get_logger
+from chalicelib.notification_jobs import InvalidRequest, jobs_for_message
+from chalicelib.sending import RetryLater, send_job
+from chalicelib.settings import get_settings
+
+MAX_BACKOFF_SECONDS = 30
+
+
+@cache
+def queue_url(name: str) -> str:
+    return str(aws.sqs().get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def dead_letter(body: str, reason: str) -> None:
+    """A message that can never succeed goes straight to the DLQ with its reason."""
+    aws.sqs().send_message(
+        QueueUrl=queue_url(get_settings().notifications_dlq),
+        MessageBody=body,
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": reason[:256]}},
+    )
+    get_logger().warning("notification moved to the DLQ: %s", reason)
+
+
+def back_off(receipt_handle: str, receive_count: int) -> None:
+    """Bring a retried message back sooner than the queue's visibility timeout."""
+    try:
+        aws.sqs().change_message_visibility(
+            QueueUrl=queue_url(get_settings().notifications_queue),
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=min(2 ** max(receive_count, 1), MAX_BACKOFF_SECONDS),
+        )
+    except Exception:  # noqa: BLE001 - the queue's own timeout still applies
+        get_logger().warning("could not shorten the retry delay")
+
+
+def process_body(body: str) -> None:
+    """Send every job of one message; raise RetryLater if any must come back."""
+    try:
+        jobs = jobs_for_message(json.loads(body))
+    except (ValueError, InvalidRequest) as error:
+        dead_letter(body, f"invalid notification message: {error}")
+        return
+    retry: RetryLater | None = None
+    for job in jobs:
+        try:
+            send_job(job)
+        except RetryLater as error:
+            retry = error  # the other jobs still go out now
+    if retry is not None:
+        raise retry
+
+
+def _receive_count(record: Any) -> int:
+    attributes = record.to_dict().get("attributes", {}) or {}
+    return int(attributes.get("ApproximateReceiveCount", 1))
+
+
+def handle_batch(event: Any) -> dict[str, list[dict[str, str]]]:
+    failures: list[dict[str, str]] = []
+    for record in event:
+        message_id = record.to_dict().get("messageId", "")
+        try:
+            process_body(record.body)
+        except RetryLater as error:
+            get_logger().info("notification %s will be retried: %s", message_id, error)
+            back_off(record.receipt_handle, _receive_count(record))
+            failures.append({"itemIdentifier": message_id})
+        except Exception:  # noqa: BLE001 - one bad message never fails the batch
+            get_logger().exception("notification %s failed", message_id)
+            failures.append({"itemIdentifier": message_id})
+    return {"batchItemFailures": failures}

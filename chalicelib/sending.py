@@ -1,0 +1,77 @@
+"""Sending one email job exactly once: suppression, ledger claim, render, SES, record."""
+
+from __future__ import annotations
+
+from chalicelib import deliveries, mailer, metrics, suppression
+from chalicelib.logs import get_logger
+from chalicelib.masking import mask_email
+from chalicelib.mime import build_message, split_mailbox
+from chalicelib.notification_jobs import EmailJob
+from chalicelib.rendering import render
+from chalicelib.settings import get_settings
+
+ABANDONED_REASON = (
+    "send outcome unknown: a worker stopped between claiming and recording the send; "
+    "not resent, to avoid a duplicate"
+)
+SUPPRESSED_REASON = "address is on the suppression list"
+
+
+class RetryLater(Exception):
+    """The job must come back later (throttling, 5xx, a send in progress elsewhere)."""
+
+
+def sandboxed(job: EmailJob, subject: str) -> tuple[str, str]:
+    """Recipient and subject after the stage's sandbox redirect, if any."""
+    sandbox = get_settings().sandbox_address
+    if not sandbox:
+        return job.recipient, subject
+    return sandbox, f"[SANDBOX for {mask_email(job.recipient)}] {subject}"
+
+
+def send_job(job: EmailJob) -> str:
+    """Send the job unless the ledger says it is done; return what happened."""
+    log = get_logger()
+    key = job.key
+    if suppression.is_suppressed(job.recipient):
+        if deliveries.record_outcome(key, deliveries.SUPPRESSED, SUPPRESSED_REASON):
+            metrics.emit("Suppressed", 1, kind=job.kind)
+            log.info("%s to %s suppressed", job.kind, mask_email(job.recipient))
+        return deliveries.SUPPRESSED
+    claim = deliveries.claim(key)
+    if claim.state == "done":
+        return "duplicate"
+    if claim.state == "busy":
+        raise RetryLater("another worker holds this send")
+    if claim.state == "abandoned":
+        if deliveries.mark_failed(key, ABANDONED_REASON):
+            metrics.emit("SendFailures", 1, kind=job.kind)
+            log.warning("%s to %s: %s", job.kind, mask_email(job.recipient), ABANDONED_REASON)
+        return deliveries.FAILED
+    return _send_claimed(job, claim.token)
+
+
+def _send_claimed(job: EmailJob, token: str) -> str:
+    log = get_logger()
+    key = job.key
+    try:
+        email = render(job.kind, job.context)
+        recipient, subject = sandboxed(job, email.subject)
+        raw = build_message(job.sender, recipient, subject, email.text, email.html, job.reply_to)
+        _, sender_address = split_mailbox(job.sender)
+        tags = {"lead_id": job.ref_id, "kind": job.kind}
+        message_id = mailer.send_raw(raw, sender_address, [recipient], tags)
+    except mailer.RetryableSendError as error:
+        deliveries.release_for_retry(key, token, f"retrying after {error.code}")
+        log.warning("%s to %s: SES %s; will retry", job.kind, mask_email(job.recipient), error.code)
+        raise RetryLater(error.code) from error
+    except Exception as error:  # noqa: BLE001 - permanent: recorded, never retried
+        reason = f"{getattr(error, 'code', type(error).__name__)}: {str(error)[:200]}"
+        deliveries.mark_failed(key, reason, token)
+        metrics.emit("SendFailures", 1, kind=job.kind)
+        log.warning("%s to %s failed permanently: %s", job.kind, mask_email(job.recipient), reason)
+        return deliveries.FAILED
+    deliveries.mark_sent(key, token, message_id)
+    metrics.emit("EmailsSent", 1, kind=job.kind)
+    log.info("%s to %s sent as %s", job.kind, mask_email(job.recipient), message_id)
+    return deliveries.SENT
