@@ -147,3 +147,31 @@ def fresh_table_counts(env: dict[str, str]) -> dict[str, int]:
 
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+class _ListHandler(__import__("logging").Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: Any) -> None:
+        self.lines.append(self.format(record))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+def app_logs() -> Iterator[_ListHandler]:
+    """Lines logged on the app's logger ("leadflow", which Chalice keeps from propagating)."""
+    import logging
+
+    handler = _ListHandler()
+    logger = logging.getLogger("leadflow")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(previous)

@@ -7,7 +7,16 @@ from email.policy import default as default_policy
 
 from chalicelib import lead_events, notification_worker
 
-from .helpers import VALID_LEAD, deliveries, lead_image, post_lead, receive_all, sent_emails, sqs_event, stream_event
+from .helpers import (
+    VALID_LEAD,
+    deliveries,
+    lead_image,
+    post_lead,
+    receive_all,
+    sent_emails,
+    sqs_event,
+    stream_event,
+)
 
 
 def run_pipeline(api_client, env, body=None):

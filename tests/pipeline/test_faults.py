@@ -1,0 +1,203 @@
+"""Faults end with exactly one email per recipient (or a recorded outcome)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from chalicelib import aws, deliveries, lead_events, notification_worker, suppression
+
+from .helpers import deliveries as delivery_rows
+from .helpers import lead_image, post_lead, receive_all, sent_emails, sqs_event, stream_event
+
+
+def client_error(code: str, status: int = 400) -> ClientError:
+    return ClientError(
+        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "SendEmail"
+    )
+
+
+class FlakySes:
+    """Wraps the real (moto) SES client; the first `failures` sends raise `error`."""
+
+    def __init__(self, real, failures: int, error: ClientError) -> None:
+        self.real, self.failures, self.error, self.calls = real, failures, error, 0
+
+    def send_email(self, **kwargs):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+        return self.real.send_email(**kwargs)
+
+
+def queued_messages(api_client, env, body=None):
+    lead_id = post_lead(api_client, body)
+    lead_events.handle_stream_batch(stream_event([lead_image(env, lead_id)]))
+    return lead_id, receive_all(env["NOTIFICATIONS_QUEUE"])
+
+
+def recipients_sent(env) -> list[str]:
+    return sorted(d for m in sent_emails(env) for d in set(m.destinations))
+
+
+@pytest.mark.parametrize("code,status", [("TooManyRequestsException", 429), ("InternalFailure", 500)])
+def test_ses_throttling_and_5xx_are_retried_then_sent_once(api_client, local_aws, monkeypatch, code, status):
+    _, messages = queued_messages(api_client, local_aws)
+    flaky = FlakySes(aws.sesv2(), failures=3, error=client_error(code, status))
+    monkeypatch.setattr(aws, "sesv2", lambda: flaky)
+    first = notification_worker.handle_batch(sqs_event(messages))
+    assert first["batchItemFailures"] == [{"itemIdentifier": messages[0]["MessageId"]}]
+    for _ in range(3):  # the queue delivers the message again
+        notification_worker.handle_batch(sqs_event(messages))
+    assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
+    assert {d["status"] for d in delivery_rows(local_aws)} == {"sent"}
+
+
+def test_permanent_rejection_is_failed_without_retry(api_client, local_aws, monkeypatch):
+    _, messages = queued_messages(api_client, local_aws)
+    flaky = FlakySes(aws.sesv2(), failures=100, error=client_error("MessageRejected"))
+    monkeypatch.setattr(aws, "sesv2", lambda: flaky)
+    assert notification_worker.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
+    rows = delivery_rows(local_aws)
+    assert {d["status"] for d in rows} == {"failed"}
+    assert all("MessageRejected" in d["reason"] for d in rows)
+    notification_worker.handle_batch(sqs_event(messages))
+    assert flaky.calls == 2  # one per recipient, never again
+
+
+def test_crash_after_send_never_sends_twice(api_client, local_aws, monkeypatch):
+    _, messages = queued_messages(api_client, local_aws)
+    real_mark_sent = deliveries.mark_sent
+    crashed: list[str] = []
+
+    def crash_once(key, token, message_id):
+        if not crashed:
+            crashed.append(message_id)
+            raise RuntimeError("worker died after SES accepted the mail")
+        return real_mark_sent(key, token, message_id)
+
+    monkeypatch.setattr(deliveries, "mark_sent", crash_once)
+    result = notification_worker.handle_batch(sqs_event(messages))
+    assert result["batchItemFailures"], "the crashed message must come back"
+    # Redelivered within the claim lease: held back, not sent.
+    notification_worker.handle_batch(sqs_event(messages))
+    # Redelivered after the lease: the abandoned claim is failed, not resent.
+    monkeypatch.setattr("chalicelib.deliveries.now_epoch", lambda: 10**10)
+    notification_worker.handle_batch(sqs_event(messages))
+    assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
+    statuses = sorted(d["status"] for d in delivery_rows(local_aws))
+    assert statuses == ["failed", "sent"]
+    failed = next(d for d in delivery_rows(local_aws) if d["status"] == "failed")
+    assert "outcome unknown" in failed["reason"]
+
+
+def test_suppressed_address_is_not_mailed(api_client, local_aws):
+    suppression.suppress("ada@example.com", "bounce")
+    _, messages = queued_messages(api_client, local_aws)
+    notification_worker.handle_batch(sqs_event(messages))
+    assert recipients_sent(local_aws) == ["team@leadflow.example"]
+    by_kind = {d["kind"]: d for d in delivery_rows(local_aws)}
+    assert by_kind["customer_confirmation"]["status"] == "suppressed"
+
+
+def test_sandbox_redirects_every_recipient(api_client, local_aws, monkeypatch):
+    from tests.conftest import reset_app_caches
+
+    monkeypatch.setenv("SANDBOX_ADDRESS", "sandbox@leadflow.example")
+    reset_app_caches()
+    _, messages = queued_messages(api_client, local_aws)
+    notification_worker.handle_batch(sqs_event(messages))
+    assert recipients_sent(local_aws) == ["sandbox@leadflow.example", "sandbox@leadflow.example"]
+    assert all("[SANDBOX" in m.raw_data for m in sent_emails(local_aws))
+
+
+def test_routing_rules_pick_team_by_source(api_client, local_aws, monkeypatch):
+    from tests.conftest import reset_app_caches
+
+    monkeypatch.setenv("TEAM_ROUTES", json.dumps({"partners": ["p1@leadflow.example", "p2@leadflow.example"]}))
+    reset_app_caches()
+    _, messages = queued_messages(
+        api_client, local_aws, {"name": "Bo", "email": "bo@example.com", "source": "partners"}
+    )
+    notification_worker.handle_batch(sqs_event(messages))
+    assert recipients_sent(local_aws) == ["bo@example.com", "p1@leadflow.example", "p2@leadflow.example"]
+
+
+def publish_request(env, message) -> list[dict]:
+    boto3.client("sns").publish(TopicArn=env["NOTIFICATION_REQUESTS_TOPIC_ARN"], Message=json.dumps(message))
+    return receive_all(env["NOTIFICATIONS_QUEUE"])
+
+
+def test_order_confirmation_request_is_sent_once(local_aws):
+    request = {
+        "type": "notification.request",
+        "kind": "order_confirmation",
+        "recipient": "buyer@example.com",
+        "data": {"order_id": "A-100", "customer_name": "Bea", "items": ["Tea"], "total": "4.00"},
+        "idempotency_key": "order-A-100",
+    }
+    first = publish_request(local_aws, request)
+    again = publish_request(local_aws, request)
+    notification_worker.handle_batch(sqs_event(first + again))
+    sent = sent_emails(local_aws)
+    assert len(sent) == 1
+    assert "A-100" in sent[0].raw_data
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [
+        {"type": "notification.request", "kind": "nope", "recipient": "a@example.com", "idempotency_key": "k"},
+        {"type": "notification.request", "kind": "order_confirmation", "recipient": "bad", "idempotency_key": "k"},
+        {"type": "notification.request", "kind": "order_confirmation", "recipient": "a@example.com"},
+        {"type": "notification.request", "kind": "team_alert", "recipient": "a@example.com", "idempotency_key": "k"},
+        {"type": "mystery"},
+        "not an object",
+    ],
+)
+def test_malformed_request_goes_to_dlq_and_batch_survives(api_client, local_aws, request_body):
+    _, lead_messages = queued_messages(api_client, local_aws)
+    bad = publish_request(local_aws, request_body)
+    result = notification_worker.handle_batch(sqs_event(bad + lead_messages))
+    assert result == {"batchItemFailures": []}
+    assert len(sent_emails(local_aws)) == 2
+    dead = receive_all(local_aws["NOTIFICATIONS_DLQ"])
+    assert len(dead) == 1
+    assert "invalid notification message" in dead[0]["MessageAttributes"]["reason"]["StringValue"]
+
+
+def test_non_json_message_goes_to_dlq(local_aws):
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=local_aws["NOTIFICATIONS_QUEUE"])["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="{not json")
+    messages = receive_all(local_aws["NOTIFICATIONS_QUEUE"])
+    assert notification_worker.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
+    assert len(receive_all(local_aws["NOTIFICATIONS_DLQ"])) == 1
+
+
+def test_stream_handler_ignores_modify_and_remove(api_client, local_aws):
+    lead_id = post_lead(api_client)
+    image = lead_image(local_aws, lead_id)
+    for name in ("MODIFY", "REMOVE"):
+        assert lead_events.handle_stream_batch(stream_event([image], name)) == {"batchItemFailures": []}
+    assert receive_all(local_aws["NOTIFICATIONS_QUEUE"]) == []
+
+
+def test_stream_failure_reports_the_first_failed_record(api_client, local_aws, monkeypatch):
+    images = [lead_image(local_aws, post_lead(api_client)) for _ in range(3)]
+    calls: list[str] = []
+    real = lead_events.publish_lead_created
+
+    def fail_second(lead, enrichment):
+        calls.append(lead["id"])
+        if len(calls) == 2:
+            raise RuntimeError("SNS down")
+        return real(lead, enrichment)
+
+    monkeypatch.setattr(lead_events, "publish_lead_created", fail_second)
+    result = lead_events.handle_stream_batch(stream_event(images))
+    assert result == {"batchItemFailures": [{"itemIdentifier": "101"}]}
+    assert len(calls) == 2  # stops at the failure; the rest come again from there
