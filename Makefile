@@ -21,3 +21,34 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# --- Deploying to AWS (infra/DEPLOY.md) ---------------------------------------
+STAGE ?= dev
+.PHONY: policies package deploy deploy-package
+
+# Rewrite .chalice/policy-<stage>-<function>.json from infra/policies.py.
+policies: $(STAMP)
+	$(PY) -m infra.policies
+
+# Path 1: one SAM template (chalice package --merge-template) in build/$(STAGE)/.
+package: $(STAMP)
+	$(PY) -m infra.package --stage $(STAGE) --out build/$(STAGE)
+
+# Path 1, continued: upload the code to ARTIFACT_BUCKET and deploy the stack.
+deploy-package: package
+	test -n "$(ARTIFACT_BUCKET)" || (echo "set ARTIFACT_BUCKET=<an S3 bucket for the code>" && exit 2)
+	aws cloudformation package --template-file build/$(STAGE)/sam.json \
+		--s3-bucket $(ARTIFACT_BUCKET) --output-template-file build/$(STAGE)/packaged.yaml
+	aws cloudformation deploy --template-file build/$(STAGE)/packaged.yaml --stack-name leadflow-$(STAGE) \
+		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND
+
+# Path 2: resources stack -> outputs into .chalice/config.json -> chalice deploy -> mapping settings.
+deploy: $(STAMP)
+	$(PY) -m infra.deploy --stage $(STAGE)
+
+# --- Dead letters (ops/README.md) ----------------------------------------------
+# List every DLQ with the reason (default), or redrive: make dlq ARGS="redrive --all --queue notifications".
+# The local stack by default; another stage: ARGS="list --stage dev".
+.PHONY: dlq
+dlq: $(STAMP)
+	$(PY) -m ops.dlq $(or $(ARGS),list)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from chalice import Chalice, Response
-from chalice.app import DynamoDBEvent, SQSEvent
+from chalice.app import AuthRequest, DynamoDBEvent, SNSEvent, SQSEvent
 
 from chalicelib import cors, lead_intake
 
@@ -53,3 +53,53 @@ def on_notification(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
     from chalicelib import notification_worker
 
     return notification_worker.handle_batch(event)
+
+
+# --- Delivery tracking and admin -------------------------------------------
+# Admin routes sit behind a Chalice built-in authorizer (Bearer token, hash in
+# config; chalicelib/auth.py says who answers 401 and 403). SES feedback and
+# the audit log are event handlers; the logic is in chalicelib/.
+
+
+@app.authorizer()
+def admin_auth(auth_request: AuthRequest) -> object:
+    from chalicelib import auth
+
+    return auth.authorize(auth_request)
+
+
+@app.route("/leads", methods=["GET"], authorizer=admin_auth)
+def list_leads() -> Response:
+    from chalicelib import admin
+
+    return admin.list_leads(app.current_request.query_params)
+
+
+@app.route("/leads/{lead_id}", methods=["GET"], authorizer=admin_auth)
+def get_lead(lead_id: str) -> Response:
+    from chalicelib import admin
+
+    return admin.get_lead(lead_id)
+
+
+@app.route("/leads/{lead_id}", methods=["DELETE"], authorizer=admin_auth)
+def erase_lead(lead_id: str) -> Response:
+    from chalicelib import admin
+
+    return admin.erase_lead(lead_id)
+
+
+@app.on_sns_message(topic=os.environ.get("SES_FEEDBACK_TOPIC", "ses-feedback"))
+def on_ses_feedback(event: SNSEvent) -> None:
+    from chalicelib import feedback
+
+    feedback.handle_sns_message(event.message)
+
+
+@app.on_dynamodb_record(
+    stream_arn=os.environ.get("LEADS_STREAM_ARN", ""), batch_size=100, starting_position="TRIM_HORIZON"
+)
+def on_lead_audit(event: DynamoDBEvent) -> dict[str, list[dict[str, str]]]:
+    from chalicelib import audit
+
+    return audit.handle_stream_batch(event)

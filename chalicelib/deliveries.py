@@ -251,3 +251,52 @@ def list_for_lead(lead_id: str) -> list[dict[str, Any]]:
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# --- Added for delivery tracking (feedback, erasure) -------------------------
+
+# The fields of a delivery that hold no personal data; erasure removes the rest
+# (an allowlist, so a field added later is erased by default).
+NON_PERSONAL_FIELDS = frozenset(
+    {
+        "delivery_id", "lead_id", "kind", "status", "message_id", "attempts", "claim_token",
+        "claimed_at", "created_at", "updated_at", "sent_at", "expires_at", "feedback_key",
+        "reason", "recipient_erased",
+    }
+)
+
+
+def record_reason(delivery_id: str, reason: str, statuses: tuple[str, ...] = (SENT,)) -> bool:
+    """Note why (a soft bounce, say) without moving the status; only while it is in `statuses`."""
+    placeholders = {f":st{i}": s for i, s in enumerate(statuses)}
+    condition = "attribute_exists(delivery_id) AND #s IN (" + ", ".join(placeholders) + ")"
+    return _update(delivery_id, {"reason": reason, "updated_at": iso_utc()}, condition, placeholders)
+
+
+def anonymise(delivery_id: str) -> bool:
+    """Right to erasure: drop the recipient and every other personal field, keep the status."""
+    from chalicelib.masking import mask_text
+
+    record = get(delivery_id)
+    if record is None:
+        return False
+    personal = sorted(name for name in record if name not in NON_PERSONAL_FIELDS)
+    names = {f"#p{i}": name for i, name in enumerate(personal)}
+    values: dict[str, Any] = {":yes": {"BOOL": True}}
+    expression = "SET recipient_erased = :yes"
+    if record.get("reason"):
+        # A bounce diagnostic can quote the address.
+        names["#reason"] = "reason"
+        values[":reason"] = {"S": mask_text(str(record["reason"]))}
+        expression += ", #reason = :reason"
+    if personal:
+        expression += " REMOVE " + ", ".join(f"#p{i}" for i in range(len(personal)))
+    kwargs: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
+    aws.dynamodb().update_item(
+        TableName=_table(),
+        Key={"delivery_id": {"S": delivery_id}},
+        UpdateExpression=expression,
+        ExpressionAttributeValues=values,
+        **kwargs,
+    )
+    return True

@@ -39,13 +39,18 @@ def _is_json_content_type(value: str | None) -> bool:
     )
 
 
+def _reject_non_json_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; RFC 8259 JSON does not.
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_body(headers: Any, raw_body: bytes) -> Any:
     if not _is_json_content_type(headers.get("content-type")):
         raise Rejection(error_response(415, "unsupported_media_type", "send application/json"))
     if len(raw_body) > MAX_BODY_BYTES:
         raise Rejection(error_response(413, "payload_too_large", f"at most {MAX_BODY_BYTES} bytes"))
     try:
-        return json.loads(raw_body.decode("utf-8"))
+        return json.loads(raw_body.decode("utf-8"), parse_constant=_reject_non_json_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise Rejection(error_response(400, "malformed_json", "the body is not valid UTF-8 JSON")) from None
 

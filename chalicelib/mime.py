@@ -35,6 +35,7 @@ def build_message(
     text: str,
     html: str,
     reply_to: str | None = None,
+    reference: str | None = None,
 ) -> bytes:
     message = EmailMessage(policy=SMTP)
     message["From"] = header_safe(sender)
@@ -43,6 +44,9 @@ def build_message(
         message["Reply-To"] = header_safe(reply_to)
     message["Subject"] = header_safe(subject)
     message["MIME-Version"] = "1.0"
+    if reference:
+        # Lets support staff (and the soak's reconciliation) tie a mail to its ledger row.
+        message["X-Leadflow-Ref"] = header_safe(reference)
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message.as_bytes()

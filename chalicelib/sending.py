@@ -57,7 +57,9 @@ def _send_claimed(job: EmailJob, token: str) -> str:
     try:
         email = render(job.kind, job.context)
         recipient, subject = sandboxed(job, email.subject)
-        raw = build_message(job.sender, recipient, subject, email.text, email.html, job.reply_to)
+        raw = build_message(
+            job.sender, recipient, subject, email.text, email.html, job.reply_to, reference=job.key.delivery_id
+        )
         _, sender_address = split_mailbox(job.sender)
         tags = {"lead_id": job.ref_id, "kind": job.kind}
         message_id = mailer.send_raw(raw, sender_address, [recipient], tags)

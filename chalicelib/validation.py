@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from typing import Any
 
 MAX_BODY_BYTES = 16 * 1024
@@ -27,31 +26,57 @@ _LOCAL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?
 _LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
-@dataclass
+# Plain classes rather than dataclasses: building a dataclass costs about a
+# millisecond of import at every cold start.
 class Problem:
-    field: str
-    message: str
+    __slots__ = ("field", "message")
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"Problem({self.field!r}, {self.message!r})"
 
 
-@dataclass
 class ValidationResult:
-    lead: dict[str, Any] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    __slots__ = ("lead", "problems")
+
+    def __init__(self) -> None:
+        self.lead: dict[str, Any] = {}
+        self.problems: list[Problem] = []
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
+# Single-line fields (name, metadata keys) refuse control characters in the
+# wide sense: C0/C1 controls and DEL (Cc), lone surrogates (Cs), the Unicode
+# line and paragraph separators (Zl, Zp), and invisible format characters
+# (Cf: bidi overrides, zero-width space, BOM...), which can spoof what the
+# team reads in an alert's subject. ZWNJ and ZWJ are format characters too,
+# but real names need them (Persian, Indic scripts, emoji sequences).
+_SINGLE_LINE_FORBIDDEN = frozenset({"Cc", "Cs", "Zl", "Zp", "Cf"})
+_JOINERS = frozenset({"\u200c", "\u200d"})
+# Free text (message, metadata values) keeps line breaks, tabs and every
+# printable or format character; private-use and not-yet-assigned code points
+# are allowed because text from newer devices contains them (new emoji, the
+# Apple logo). Lone surrogates cannot be stored or mailed.
+_TEXT_ALLOWED_CONTROLS = frozenset("\n\r\t")
+
+
 def has_control_chars(text: str) -> bool:
-    return any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in text)
+    """True if a single-line value holds a character it must not."""
+    return any(
+        unicodedata.category(ch) in _SINGLE_LINE_FORBIDDEN and ch not in _JOINERS for ch in text
+    )
 
 
 def has_line_control_chars(text: str) -> bool:
-    """Control characters other than ordinary line breaks and tabs."""
+    """True if free text holds a control character other than a line break or tab."""
     return any(
-        unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") and ch not in "\n\r\t"
-        for ch in text
+        unicodedata.category(ch) in ("Cc", "Cs") and ch not in _TEXT_ALLOWED_CONTROLS for ch in text
     )
 
 

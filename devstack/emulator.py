@@ -13,12 +13,15 @@ import threading
 
 
 def install_hooks() -> None:
-    """Extension point for emulator behaviour moto lacks (SES outbox, feedback)."""
+    """Extension point for emulator behaviour moto lacks (SES outbox and feedback,
+    stream long-polling for the event runtime)."""
     try:
         from devstack import ses_outbox
+        from devstack.events import emulator_streams
     except ImportError:
         return
     ses_outbox.install()
+    emulator_streams.install()
 
 
 def serve(host: str, port: int) -> None:

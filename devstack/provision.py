@@ -92,13 +92,28 @@ def deploy_stack(cloudformation: Any, stage: str, template: dict[str, Any]) -> N
     )
 
 
+# The resource types moto's CloudFormation skips or half-creates that the
+# local stack needs (alarms, dashboards and policies it skips are not needed).
+GAP_TYPES = frozenset(
+    {
+        "AWS::DynamoDB::Table",
+        "AWS::SNS::Subscription",
+        "AWS::SES::ConfigurationSet",
+        "AWS::SES::ConfigurationSetEventDestination",
+    }
+)
+
+
 def apply_gaps(endpoint: str, resolver: Resolver) -> None:
     """Apply what moto's CloudFormation leaves out, idempotently."""
     dynamodb = local_client("dynamodb", endpoint)
     sns = local_client("sns", endpoint)
     sesv2 = local_client("sesv2", endpoint)
-    for logical, resource in resolver.template["Resources"].items():
-        kind, props = resource["Type"], resolver.value(resource.get("Properties", {}))
+    for resource in resolver.template["Resources"].values():
+        kind = resource["Type"]
+        if kind not in GAP_TYPES:  # only these need resolving; others may use intrinsics it lacks
+            continue
+        props = resolver.value(resource.get("Properties", {}))
         if kind == "AWS::DynamoDB::Table" and "TimeToLiveSpecification" in props:
             ttl = props["TimeToLiveSpecification"]
             current = dynamodb.describe_time_to_live(TableName=props["TableName"])

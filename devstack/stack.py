@@ -100,6 +100,8 @@ class LocalStack:
         try:
             wait_for_http(self.config.aws_endpoint + "/moto-api/", 30, emulator)
             self.env.update(provision(self.config.aws_endpoint, self.config.stage))
+            if self.config.with_runtime and (PROJECT_ROOT / "devstack" / "runtime.py").exists():
+                self.start_runtime()
             if self.config.with_api:
                 api = self.spawn(
                     [
@@ -108,11 +110,31 @@ class LocalStack:
                     ]
                 )
                 wait_for_http(self.config.api_url + "/health", 60, api)
-            if self.config.with_runtime and (PROJECT_ROOT / "devstack" / "runtime.py").exists():
-                self.spawn([sys.executable, "-m", "devstack.runtime", "--stage", self.config.stage])
         except BaseException:
             self.stop()
             raise
+
+    def start_runtime(self, timeout: float = 60) -> subprocess.Popen[bytes]:
+        """The event runtime, started before the API and waited for: once it is
+        ready every handler is subscribed, so no publish is missed."""
+        # Per emulator port: stacks side by side (tests, `make run`) keep their own stream positions.
+        state = PROJECT_ROOT / "var" / "runtime" / f"{self.config.stage}-{self.config.aws_port}"
+        ready = state / "ready"
+        ready.unlink(missing_ok=True)
+        runtime = self.spawn(
+            [
+                sys.executable, "-m", "devstack.runtime", "--stage", self.config.stage,
+                "--state-dir", str(state), "--ready-file", str(ready),
+            ]
+        )
+        deadline = time.monotonic() + timeout
+        while not ready.exists():
+            if runtime.poll() is not None:
+                raise RuntimeError(f"event runtime exited with {runtime.returncode}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"event runtime not ready within {timeout}s")
+            time.sleep(0.1)
+        return runtime
 
     def stop(self) -> None:
         for process in reversed(self.processes):

@@ -8,13 +8,43 @@ are derived from the stage, so `.chalice/config.json` can name them.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 RETENTION_14_DAYS = 14 * 24 * 3600
 
+# The Lambda functions Chalice deploys for app.py, by Chalice's function name,
+# with the kind of event that invokes each. infra.app_model discovers the real
+# set from the app; this default keeps `template()` usable without loading it.
+API_HANDLER = "api_handler"
+DEFAULT_FUNCTIONS: dict[str, str] = {
+    API_HANDLER: "api",
+    "on_lead_stream": "dynamodb",
+    "on_notification": "sqs",
+    "on_ses_feedback": "sns",
+}
+
+# SES's own guidance: review at a 5% bounce rate and a 0.1% complaint rate.
+SES_BOUNCE_RATE_REVIEW = 0.05
+SES_COMPLAINT_RATE_REVIEW = 0.001
+# A stream consumer more than this far behind is not keeping up.
+ITERATOR_AGE_ALARM_MS = 60_000
+# Mail waiting longer than this in the Notifications queue is late.
+QUEUE_AGE_ALARM_SECONDS = 600
+DEAD_LETTER_QUEUES = ("NotificationsDLQ", "LeadStreamDLQ", "SesFeedbackDLQ")
+
 
 def physical_name(stage: str, suffix: str) -> str:
     return f"leadflow-{stage}-{suffix}"
+
+
+def lambda_function_name(stage: str, function: str) -> str:
+    """The physical name Chalice gives a function (`chalice deploy` and our package)."""
+    return f"leadflow-{stage}" if function == API_HANDLER else f"leadflow-{stage}-{function}"
+
+
+def _function_name_sub(function: str) -> dict[str, str]:
+    return {"Fn::Sub": lambda_function_name("${Stage}", function)}
 
 
 def _sub(suffix: str) -> dict[str, str]:
@@ -58,7 +88,12 @@ def _table(
         props["TimeToLiveSpecification"] = {"AttributeName": ttl_attribute, "Enabled": True}
     if stream:
         props["StreamSpecification"] = {"StreamViewType": stream}
-    return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "Properties": props}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": props,
+    }
 
 
 def _queue(suffix: str, dlq: str | None = None, visibility: int = 60) -> dict[str, Any]:
@@ -73,10 +108,94 @@ def _queue(suffix: str, dlq: str | None = None, visibility: int = 60) -> dict[st
     return {"Type": "AWS::SQS::Queue", "Properties": props}
 
 
-def _topic(suffix: str) -> dict[str, Any]:
+def _topic(suffix: str, key: Any = "alias/aws/sns") -> dict[str, Any]:
     return {
         "Type": "AWS::SNS::Topic",
-        "Properties": {"TopicName": _sub(suffix), "KmsMasterKeyId": "alias/aws/sns"},
+        "Properties": {"TopicName": _sub(suffix), "KmsMasterKeyId": key},
+    }
+
+
+def _service_key() -> dict[str, Any]:
+    """A customer managed key for topics that AWS services publish to.
+
+    SES event publishing and CloudWatch alarm actions cannot use the AWS
+    managed aws/sns key (its policy cannot grant them), so the topics they
+    publish to are encrypted with this key, whose policy does.
+    """
+    account_root = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    return {
+        "Type": "AWS::KMS::Key",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "Description": {"Fn::Sub": "leadflow-${Stage}: SES feedback and alarm topics"},
+            "EnableKeyRotation": True,
+            "KeyPolicy": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AccountAdministers",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": account_root},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "ServicesPublishToEncryptedTopics",
+                        "Effect": "Allow",
+                        "Principal": {"Service": ["ses.amazonaws.com", "cloudwatch.amazonaws.com"]},
+                        "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    },
+                ],
+            },
+        },
+    }
+
+
+def _service_topic_policy(topic: str, service: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SNS::TopicPolicy",
+        "Properties": {
+            "Topics": [{"Ref": topic}],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "ServicePublishes",
+                        "Effect": "Allow",
+                        "Principal": {"Service": service},
+                        "Action": "sns:Publish",
+                        "Resource": {"Ref": topic},
+                        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                    }
+                ],
+            },
+        },
+    }
+
+
+def _bucket_tls_policy(bucket: str) -> dict[str, Any]:
+    bucket_arn = {"Fn::GetAtt": [bucket, "Arn"]}
+    return {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": {"Ref": bucket},
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [bucket_arn, {"Fn::Join": ["", [bucket_arn, "/*"]]}],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            },
+        },
     }
 
 
@@ -113,7 +232,172 @@ def _queue_policy(queue: str, topics: list[str]) -> dict[str, Any]:
     }
 
 
-def resources() -> dict[str, Any]:
+def _alarm(
+    description: str,
+    namespace: str,
+    metric: str,
+    dimensions: dict[str, Any],
+    statistic: str,
+    threshold: float,
+    period: int = 300,
+    evaluation_periods: int = 1,
+) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "AlarmDescription": {"Fn::Sub": "leadflow-${Stage}: " + description},
+        "Namespace": namespace,
+        "MetricName": metric,
+        "Dimensions": [{"Name": name, "Value": value} for name, value in dimensions.items()],
+        "Statistic": statistic,
+        "Period": period,
+        "EvaluationPeriods": evaluation_periods,
+        "Threshold": threshold,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        # No data means no traffic, which is not a failure.
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [{"Ref": "AlarmsTopic"}],
+        "OKActions": [{"Ref": "AlarmsTopic"}],
+    }
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": props}
+
+
+def logical_prefix(function: str) -> str:
+    """CamelCase of a Chalice function name, as Chalice's own CFN names use."""
+    return "".join(part[:1].upper() + part[1:] for part in function.replace("-", "_").split("_"))
+
+
+def _function_alarms(functions: Mapping[str, str]) -> dict[str, Any]:
+    alarms: dict[str, Any] = {}
+    for function, kind in functions.items():
+        prefix, dims = logical_prefix(function), {"FunctionName": _function_name_sub(function)}
+        alarms[f"{prefix}ErrorsAlarm"] = _alarm(f"{function} errors", "AWS/Lambda", "Errors", dims, "Sum", 1)
+        alarms[f"{prefix}ThrottlesAlarm"] = _alarm(
+            f"{function} throttled", "AWS/Lambda", "Throttles", dims, "Sum", 1
+        )
+        if kind == "dynamodb":
+            alarms[f"{prefix}IteratorAgeAlarm"] = _alarm(
+                f"{function} is falling behind its stream",
+                "AWS/Lambda",
+                "IteratorAge",
+                dims,
+                "Maximum",
+                ITERATOR_AGE_ALARM_MS,
+                period=60,
+                evaluation_periods=5,
+            )
+    return alarms
+
+
+def _queue_alarms() -> dict[str, Any]:
+    alarms = {
+        f"{queue}DepthAlarm": _alarm(
+            f"messages in {queue}",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": {"Fn::GetAtt": [queue, "QueueName"]}},
+            "Maximum",
+            1,
+        )
+        for queue in DEAD_LETTER_QUEUES
+    }
+    alarms["NotificationsQueueAgeAlarm"] = _alarm(
+        "notifications waiting too long",
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        {"QueueName": {"Fn::GetAtt": ["NotificationsQueue", "QueueName"]}},
+        "Maximum",
+        QUEUE_AGE_ALARM_SECONDS,
+    )
+    return alarms
+
+
+def _ses_alarms() -> dict[str, Any]:
+    # SES publishes these account-wide reputation rates (0.05 == 5%).
+    return {
+        "SesBounceRateAlarm": _alarm(
+            "SES bounce rate at the 5% review level",
+            "AWS/SES",
+            "Reputation.BounceRate",
+            {},
+            "Maximum",
+            SES_BOUNCE_RATE_REVIEW,
+            period=900,
+        ),
+        "SesComplaintRateAlarm": _alarm(
+            "SES complaint rate at the 0.1% review level",
+            "AWS/SES",
+            "Reputation.ComplaintRate",
+            {},
+            "Maximum",
+            SES_COMPLAINT_RATE_REVIEW,
+            period=900,
+        ),
+    }
+
+
+def _metric_widget(title: str, metrics: list[list[Any]], stat: str, x: int, y: int) -> dict[str, Any]:
+    return {
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": 12,
+        "height": 6,
+        "properties": {"title": title, "metrics": metrics, "stat": stat, "period": 300, "region": "${AWS::Region}"},
+    }
+
+
+def _dashboard(functions: Mapping[str, str]) -> dict[str, Any]:
+    names = {f: lambda_function_name("${Stage}", f) for f in functions}
+    per_function = [
+        [["AWS/Lambda", metric, "FunctionName", name] for name in names.values()]
+        for metric in ("Invocations", "Errors", "Throttles", "Duration")
+    ]
+    streams = [["AWS/Lambda", "IteratorAge", "FunctionName", names[f]] for f, k in functions.items() if k == "dynamodb"]
+    queues = [
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "leadflow-${Stage}-" + suffix]
+        for suffix in ("notifications", "notifications-dlq", "lead-stream-dlq", "ses-feedback-dlq")
+    ]
+    mail = [["leadflow", metric, "service", "leadflow"] for metric in ("EmailsSent", "SendFailures", "Suppressed")]
+    reputation = [["AWS/SES", "Reputation.BounceRate"], ["AWS/SES", "Reputation.ComplaintRate"]]
+    widgets = [
+        _metric_widget("Lambda invocations", per_function[0], "Sum", 0, 0),
+        _metric_widget("Lambda errors", per_function[1], "Sum", 12, 0),
+        _metric_widget("Lambda throttles", per_function[2], "Sum", 0, 6),
+        _metric_widget("Lambda duration p99", per_function[3], "p99", 12, 6),
+        _metric_widget("Stream iterator age (ms)", streams, "Maximum", 0, 12),
+        _metric_widget("Queue and DLQ depth", queues, "Maximum", 12, 12),
+        _metric_widget("Emails", mail, "Sum", 0, 18),
+        _metric_widget("SES reputation (bounce, complaint rate)", reputation, "Maximum", 12, 18),
+    ]
+    return {
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Properties": {
+            "DashboardName": {"Fn::Sub": "leadflow-${Stage}"},
+            "DashboardBody": {"Fn::Sub": json.dumps({"widgets": widgets}, separators=(",", ":"))},
+        },
+    }
+
+
+def observability(functions: Mapping[str, str]) -> dict[str, Any]:
+    """Alarms (to the AlarmsTopic) and the dashboard, for these Lambda functions."""
+    return {
+        "ServiceTopicsKey": _service_key(),
+        "AlarmsTopic": _topic("alarms", key={"Fn::GetAtt": ["ServiceTopicsKey", "Arn"]}),
+        "AlarmsTopicPolicy": _service_topic_policy("AlarmsTopic", "cloudwatch.amazonaws.com"),
+        **_function_alarms(functions),
+        **_queue_alarms(),
+        **_ses_alarms(),
+        "Dashboard": _dashboard(functions),
+    }
+
+
+def resources(functions: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return {
+        **_data_resources(),
+        **observability(DEFAULT_FUNCTIONS if functions is None else functions),
+    }
+
+
+def _data_resources() -> dict[str, Any]:
     return {
         "LeadsTable": _table(
             "leads",
@@ -139,7 +423,8 @@ def resources() -> dict[str, Any]:
         "RateLimitTable": _table("rate-limits", "bucket", ["bucket"], ttl_attribute="expires_at"),
         "LeadEventsTopic": _topic("lead-events"),
         "NotificationRequestsTopic": _topic("notification-requests"),
-        "SesFeedbackTopic": _topic("ses-feedback"),
+        "SesFeedbackTopic": _topic("ses-feedback", key={"Fn::GetAtt": ["ServiceTopicsKey", "Arn"]}),
+        "SesFeedbackTopicPolicy": _service_topic_policy("SesFeedbackTopic", "ses.amazonaws.com"),
         "NotificationsDLQ": _queue("notifications-dlq"),
         "NotificationsQueue": _queue("notifications", dlq="NotificationsDLQ"),
         "LeadStreamDLQ": _queue("lead-stream-dlq"),
@@ -152,6 +437,7 @@ def resources() -> dict[str, Any]:
         "AuditBucket": {
             "Type": "AWS::S3::Bucket",
             "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
             "Properties": {
                 "BucketName": {"Fn::Sub": "leadflow-${Stage}-audit-${AWS::AccountId}"},
                 "BucketEncryption": {
@@ -159,6 +445,8 @@ def resources() -> dict[str, Any]:
                         {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
                     ]
                 },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "VersioningConfiguration": {"Status": "Enabled"},
                 "PublicAccessBlockConfiguration": {
                     "BlockPublicAcls": True,
                     "BlockPublicPolicy": True,
@@ -167,6 +455,7 @@ def resources() -> dict[str, Any]:
                 },
             },
         },
+        "AuditBucketPolicy": _bucket_tls_policy("AuditBucket"),
         "SesConfigurationSet": {
             "Type": "AWS::SES::ConfigurationSet",
             "Properties": {"Name": {"Fn::Sub": "leadflow-${Stage}"}},
@@ -200,22 +489,26 @@ def outputs() -> dict[str, Any]:
         "LeadEventsTopicArn": out({"Ref": "LeadEventsTopic"}),
         "NotificationRequestsTopicArn": out({"Ref": "NotificationRequestsTopic"}),
         "SesFeedbackTopicArn": out({"Ref": "SesFeedbackTopic"}),
+        "SesFeedbackTopicName": out({"Fn::GetAtt": ["SesFeedbackTopic", "TopicName"]}),
         "NotificationsQueueName": out({"Fn::GetAtt": ["NotificationsQueue", "QueueName"]}),
+        "NotificationsDLQName": out({"Fn::GetAtt": ["NotificationsDLQ", "QueueName"]}),
         "NotificationsQueueArn": out({"Fn::GetAtt": ["NotificationsQueue", "Arn"]}),
         "NotificationsDLQArn": out({"Fn::GetAtt": ["NotificationsDLQ", "Arn"]}),
         "LeadStreamDLQArn": out({"Fn::GetAtt": ["LeadStreamDLQ", "Arn"]}),
         "SesFeedbackDLQArn": out({"Fn::GetAtt": ["SesFeedbackDLQ", "Arn"]}),
         "AuditBucketName": out({"Ref": "AuditBucket"}),
         "SesConfigurationSetName": out({"Ref": "SesConfigurationSet"}),
+        "AlarmsTopicArn": out({"Ref": "AlarmsTopic"}),
     }
 
 
-def template() -> dict[str, Any]:
+def template(functions: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The resources stack; `functions` (Chalice name -> event kind) get alarms."""
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "leadflow resources: tables, topics, queues, bucket, SES configuration set",
+        "Description": "leadflow resources: tables, topics, queues, bucket, SES configuration set, alarms",
         "Parameters": {"Stage": {"Type": "String", "AllowedPattern": "[a-z0-9-]+"}},
-        "Resources": resources(),
+        "Resources": resources(functions),
         "Outputs": outputs(),
     }
 

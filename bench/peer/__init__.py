@@ -1,0 +1,1 @@
+"""Peer handlers for benchmarks: the same API built on other stacks. Never shipped."""

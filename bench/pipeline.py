@@ -1,0 +1,192 @@
+"""Pipeline benchmark: POST /leads -> both emails in the outbox, on the local stack.
+
+Posts N leads at a steady rate and reports p50/p99 of the time from the POST
+to the second email's file in the outbox, the sustained leads/s with nothing
+lost, the AWS calls per lead counted at the emulator (moto's request
+recorder), and the time to render one email. Reference numbers measured in
+the same run: the POST /leads response time alone (a floor for the whole
+pipeline) and the event-source polling calls (what Lambda's pollers would
+make, not the app).
+
+    python bench/pipeline.py [--leads 200] [--rate 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._rows import emit_row  # noqa: E402
+
+# Calls Lambda's event source mappings make on the app's behalf (the local
+# runtime makes them here): reported apart from the app's own calls.
+POLLER_OPERATIONS = frozenset(
+    {"GetRecords", "GetShardIterator", "DescribeStream", "ListStreams", "ReceiveMessage", "DeleteMessage",
+     "DeleteMessageBatch", "ListShards"}
+)
+
+
+def operation(entry: dict) -> str:
+    headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
+    target = headers.get("x-amz-target", "")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    body = entry.get("body") or ""
+    for part in str(body).split("&"):
+        if part.startswith("Action="):
+            return part.split("=", 1)[1]
+    return f"{entry.get('method', '')} {entry.get('url', '').split('?')[0].rsplit('/', 2)[-2:]}"
+
+
+def moto_api(endpoint: str, path: str, method: str = "POST") -> bytes:
+    data = b"" if method == "POST" else None
+    request = urllib.request.Request(endpoint + "/moto-api/recorder/" + path, method=method, data=data)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read()
+
+
+def count_calls(endpoint: str) -> tuple[int, int]:
+    raw = moto_api(endpoint, "download-recording", method="GET").decode()
+    app_calls = poller_calls = 0
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        if "/moto-api/" in entry.get("url", ""):
+            continue
+        if operation(entry) in POLLER_OPERATIONS:
+            poller_calls += 1
+        else:
+            app_calls += 1
+    return app_calls, poller_calls
+
+
+def post(api_url: str, index: int, run: str) -> tuple[str, float, float]:
+    body = {"name": f"Bench {index}", "email": f"bench.{run}.{index}@example.com", "message": "benchmark"}
+    request = urllib.request.Request(
+        api_url + "/leads", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    started = time.time()
+    with urllib.request.urlopen(request, timeout=30) as response:
+        lead_id = json.load(response)["id"]
+    return lead_id, started, time.time() - started
+
+
+def render_time_ms(iterations: int = 2000) -> float:
+    from chalicelib.rendering import render
+
+    context = {
+        "lead": {"id": "x" * 32, "name": "Ada <b>", "email": "ada@example.com", "message": "hello " * 50,
+                 "source": "website", "created_at": "2026-01-01T00:00:00.000Z", "metadata": {"plan": "pro"}},
+        "enrichment": {"history": {"count": 2, "more": False, "last_at": "2025-12-01", "last_excerpt": "hi"}},
+    }
+    render("team_alert", context)  # compile once, as a warm container has
+    started = time.perf_counter()
+    for i in range(iterations):
+        render("team_alert" if i % 2 else "customer_confirmation", context)
+    return (time.perf_counter() - started) / iterations * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=25.0, help="leads per second")
+    parser.add_argument("--timeout", type=float, default=120.0)
+    args = parser.parse_args()
+
+    from devstack.provision import stage_environment
+    from devstack.soak import free_port
+    from devstack.stack import LocalStack, StackConfig
+
+    team = [a.strip() for a in stage_environment("local")["TEAM_ADDRESSES"].split(",") if a.strip()]
+    per_lead = len(team) + 1
+    run = str(int(time.time()))
+    with tempfile.TemporaryDirectory(prefix="leadflow-bench-") as tmp:
+        os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(tmp) / "recording.jsonl")
+        config = StackConfig(aws_port=free_port(), api_port=free_port(), outbox=Path(tmp) / "outbox")
+        with LocalStack(config):
+            for i in range(3):  # warm the API, the runtime's handlers and the clients
+                post(config.api_url, -1 - i, run)
+            time.sleep(3)
+            moto_api(config.aws_endpoint, "reset-recording")
+            moto_api(config.aws_endpoint, "start-recording")
+            posts: dict[str, tuple[float, float]] = {}
+            interval = 1.0 / args.rate
+            began = time.time()
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                futures = []
+                for i in range(args.leads):
+                    futures.append(pool.submit(post, config.api_url, i, run))
+                    time.sleep(max(0.0, began + (i + 1) * interval - time.time()))
+                for future in futures:
+                    lead_id, started, took = future.result()
+                    posts[lead_id] = (started, took)
+            deadline = time.time() + args.timeout
+            complete = _complete_leads(config.outbox, posts, per_lead, deadline)
+            moto_api(config.aws_endpoint, "stop-recording")
+            app_calls, poller_calls = count_calls(config.aws_endpoint)
+
+    latencies = sorted((done - posts[lead][0]) * 1000 for lead, done in complete.items())
+    post_ms = sorted(took * 1000 for _, took in posts.values())
+    lost = len(posts) - len(complete)
+    span = max(complete.values()) - min(s for s, _ in posts.values()) if complete else float("inf")
+    p50 = statistics.median(latencies) if latencies else float("nan")
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
+    floor_p50 = statistics.median(post_ms)
+    print(f"{len(posts)} leads at {args.rate}/s: {len(complete)} complete, {lost} lost")
+    emit_row("pipeline", "p50 POST -> both emails", p50, "ms", "< 500 ms", "p50 POST /leads response", floor_p50,
+             met=p50 < 500)
+    emit_row("pipeline", "p99 POST -> both emails", p99, "ms", "< 2000 ms", "p50 POST /leads response", floor_p50,
+             met=p99 < 2000)
+    rate = len(complete) / span if complete else 0.0
+    emit_row("pipeline", "sustained leads/s, nothing lost", rate if lost == 0 else 0.0, "leads/s", ">= 20",
+             f"offered rate ({args.rate}/s)", args.rate, met=lost == 0 and rate >= 20)
+    per_lead_calls = app_calls / max(1, len(posts))
+    emit_row("pipeline", "AWS calls per lead (app)", per_lead_calls, "calls", "<= 10",
+             "event-source polling calls per lead", poller_calls / max(1, len(posts)), met=per_lead_calls <= 10)
+    render_ms = render_time_ms()
+    emit_row("pipeline", "template render per email", render_ms, "ms", "< 1 ms", "none", None, met=render_ms < 1)
+
+
+def _complete_leads(
+    outbox: Path, posts: dict[str, tuple[float, float]], per_lead: int, deadline: float
+) -> dict[str, float]:
+    """lead id -> time its last email landed, for leads with every email in the outbox."""
+    while True:
+        arrivals: dict[str, list[float]] = {}
+        for path in outbox.glob("*.eml"):
+            with open(path, "rb") as handle:
+                message = email.message_from_binary_file(handle)
+            lead_id = _lead_of(message)
+            if lead_id in posts:
+                arrivals.setdefault(lead_id, []).append(path.stat().st_mtime)
+        complete = {lead: max(times) for lead, times in arrivals.items() if len(times) >= per_lead}
+        if len(complete) == len(posts) or time.time() > deadline:
+            return complete
+        time.sleep(0.5)
+
+
+def _lead_of(message: email.message.Message) -> str:
+    """The lead id printed in both templates ("Lead id: X" / "Reference: X")."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            text = part.get_payload(decode=True).decode("utf-8", "replace")
+            for marker in ("Lead id: ", "Reference: "):
+                if marker in text:
+                    return text.split(marker, 1)[1].split()[0]
+    return ""
+
+
+if __name__ == "__main__":
+    main()

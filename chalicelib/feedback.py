@@ -1,0 +1,291 @@
+"""SES feedback (Delivery, Bounce, Complaint) -> delivery status, suppression list, metrics.
+
+SES publishes two formats to SNS: configuration-set event publishing
+(`eventType`, with the message tags in `mail.tags`) and identity feedback
+notifications (`notificationType`, no tags). Both carry `mail.messageId`,
+which the send ledger recorded, and one or several recipients. SES may add
+fields at any time, so only the fields used here are read.
+
+Rules (GOV.UK Notify's, and SES's own guidance):
+- Delivery -> delivered. Bounce Permanent -> bounced, address suppressed.
+  Bounce Transient/Undetermined -> status unchanged (the address may work
+  later), the reason noted. Complaint -> complained, address suppressed
+  unless the feedback type is `not-spam`. Reject -> failed.
+- A status only moves forward (deliveries.advance_status): a late or
+  duplicate event changes nothing and is not counted twice.
+- Feedback for a message the ledger has not recorded yet raises
+  FeedbackNotRecorded, so the invocation is retried (then dead-lettered)
+  rather than dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib import audit, deliveries, metrics, suppression
+from chalicelib.clock import iso_utc
+from chalicelib.deliveries import BOUNCED, COMPLAINED, DELIVERED, FAILED, DeliveryKey
+from chalicelib.masking import mask_email, mask_text
+
+DELIVERY = "Delivery"
+BOUNCE = "Bounce"
+COMPLAINT = "Complaint"
+REJECT = "Reject"
+PERMANENT = "Permanent"
+NOT_SPAM = "not-spam"
+HANDLED_TYPES = (DELIVERY, BOUNCE, COMPLAINT, REJECT)
+
+
+class MalformedFeedback(ValueError):
+    """The SNS message is not an SES feedback record (retrying cannot help; it is dead-lettered)."""
+
+
+class FeedbackNotRecorded(Exception):
+    """The ledger has no delivery for this message yet; raise so the event is retried."""
+
+
+@dataclass(frozen=True)
+class FeedbackEvent:
+    event_type: str
+    message_id: str
+    recipients: tuple[str, ...]
+    timestamp: str
+    tags: dict[str, str] = field(default_factory=dict)
+    bounce_type: str = ""
+    bounce_subtype: str = ""
+    feedback_type: str = ""
+    diagnostics: dict[str, str] = field(default_factory=dict)
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    recipient: str  # masked
+    delivery_id: str
+    status: str
+    changed: bool
+
+
+def _first_values(tags: Any) -> dict[str, str]:
+    """`mail.tags` maps each name to a list of values; lead_id and kind have one each."""
+    if not isinstance(tags, dict):
+        return {}
+    return {str(k): str(v[0]) for k, v in tags.items() if isinstance(v, list) and v}
+
+
+def _addresses(entries: Any) -> tuple[str, ...]:
+    """Recipients are plain strings (delivery) or objects with `emailAddress` (bounce, complaint)."""
+    found: list[str] = []
+    for entry in entries if isinstance(entries, list) else []:
+        address = entry.get("emailAddress") if isinstance(entry, dict) else entry
+        if isinstance(address, str) and address.strip():
+            found.append(address.strip())
+    return tuple(found)
+
+
+def _body(raw: str | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    try:
+        body = json.loads(raw)
+    except (TypeError, ValueError):
+        raise MalformedFeedback("the SNS message is not JSON") from None
+    if not isinstance(body, dict):
+        raise MalformedFeedback("the SNS message is not a JSON object")
+    return body
+
+
+def parse(raw: str | dict[str, Any]) -> FeedbackEvent:
+    """Read either SES format; unknown fields are ignored."""
+    body = _body(raw)
+    event_type = str(body.get("eventType") or body.get("notificationType") or "")
+    mail = body.get("mail") if isinstance(body.get("mail"), dict) else {}
+    message_id = str(mail.get("messageId") or "")
+    if not event_type or not message_id:
+        raise MalformedFeedback("no eventType/notificationType or mail.messageId")
+    common = {"event_type": event_type, "message_id": message_id, "tags": _first_values(mail.get("tags"))}
+    if event_type == BOUNCE:
+        bounce = body.get("bounce") or {}
+        entries = bounce.get("bouncedRecipients") or []
+        diagnostics = {
+            e["emailAddress"].strip().lower(): str(e.get("diagnosticCode") or e.get("status") or "")
+            for e in entries
+            if isinstance(e, dict) and isinstance(e.get("emailAddress"), str)
+        }
+        return FeedbackEvent(
+            **common, recipients=_addresses(entries), timestamp=str(bounce.get("timestamp") or ""),
+            bounce_type=str(bounce.get("bounceType") or ""),
+            bounce_subtype=str(bounce.get("bounceSubType") or ""), diagnostics=diagnostics,
+        )
+    if event_type == COMPLAINT:
+        complaint = body.get("complaint") or {}
+        return FeedbackEvent(
+            **common, recipients=_addresses(complaint.get("complainedRecipients")),
+            timestamp=str(complaint.get("timestamp") or ""),
+            feedback_type=str(complaint.get("complaintFeedbackType") or ""),
+        )
+    if event_type == DELIVERY:
+        delivery = body.get("delivery") or {}
+        return FeedbackEvent(
+            **common, recipients=_addresses(delivery.get("recipients")),
+            timestamp=str(delivery.get("timestamp") or ""),
+        )
+    if event_type == REJECT:
+        reject = body.get("reject") or {}
+        return FeedbackEvent(
+            **common, recipients=_addresses(mail.get("destination")),
+            timestamp=str(mail.get("timestamp") or ""), detail=str(reject.get("reason") or ""),
+        )
+    # Send, Open, Click, DeliveryDelay, ...: no status of ours depends on them.
+    return FeedbackEvent(**common, recipients=(), timestamp=str(mail.get("timestamp") or ""))
+
+
+# --- Matching an event to ledger entries ---------------------------------------
+
+
+def _by_tags(event: FeedbackEvent, recipient: str) -> dict[str, Any] | None:
+    """A consistent read by key, from the tags, when the message-id index lags behind."""
+    lead_id, kind = event.tags.get("lead_id"), event.tags.get("kind")
+    if not lead_id or not kind:
+        return None
+    record = deliveries.get(DeliveryKey(lead_id, kind, recipient).delivery_id)
+    return record if record and record.get("message_id") == event.message_id else None
+
+
+def match(event: FeedbackEvent, recipient: str, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    wanted = recipient.strip().lower()
+    for candidate in candidates:
+        if str(candidate.get("recipient", "")).strip().lower() == wanted:
+            return candidate
+    found = _by_tags(event, recipient)
+    if found is not None:
+        return found
+    # One message, one ledger entry (a redirected sandbox send, say): it is that one.
+    return candidates[0] if len(candidates) == 1 else None
+
+
+# --- Applying an event -----------------------------------------------------------
+
+
+def _target(event: FeedbackEvent) -> str | None:
+    """The status this event moves a delivery to; None when it only notes a reason."""
+    if event.event_type == DELIVERY:
+        return DELIVERED
+    if event.event_type == BOUNCE:
+        return BOUNCED if event.bounce_type == PERMANENT else None
+    if event.event_type == COMPLAINT:
+        return COMPLAINED
+    if event.event_type == REJECT:
+        return FAILED
+    return None
+
+
+def _reason(event: FeedbackEvent, recipient: str) -> str:
+    if event.event_type == BOUNCE:
+        diagnostic = event.diagnostics.get(recipient.strip().lower(), "")
+        text = f"bounce {event.bounce_type}/{event.bounce_subtype}"
+        return mask_text(f"{text}: {diagnostic}" if diagnostic else text)
+    if event.event_type == COMPLAINT:
+        return f"complaint: {event.feedback_type or 'unspecified'}"
+    if event.event_type == REJECT:
+        return mask_text(f"rejected by SES: {event.detail}")
+    return ""
+
+
+def should_suppress(event: FeedbackEvent) -> bool:
+    if event.event_type == BOUNCE:
+        return event.bounce_type == PERMANENT
+    if event.event_type == COMPLAINT:
+        return event.feedback_type.strip().lower() != NOT_SPAM
+    return False
+
+
+def _feedback_key(event: FeedbackEvent, recipient: str) -> str:
+    """Which event made a change (hashed: the ledger keeps no address outside `recipient`)."""
+    raw = f"{event.event_type}|{event.message_id}|{recipient.strip().lower()}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _emit_metrics(status: str) -> None:
+    """Counts, plus 0/1 samples whose Average over a period is the rate (a ratio, as SES's
+    Reputation.BounceRate): review at BounceRate 0.05 and ComplaintRate 0.001."""
+    if status == DELIVERED:
+        metrics.emit("Deliveries", 1)
+        metrics.emit("BounceRate", 0, unit="None")
+        metrics.emit("ComplaintRate", 0, unit="None")
+    elif status == BOUNCED:
+        metrics.emit("Bounces", 1)
+        metrics.emit("BounceRate", 1, unit="None")
+    elif status == COMPLAINED:
+        metrics.emit("Complaints", 1)
+        metrics.emit("ComplaintRate", 1, unit="None")
+
+
+def _audit_if_ours(delivery: dict[str, Any], status: str, key: str, event: FeedbackEvent, recipient: str,
+                   changed: bool) -> None:
+    """Audit the change; on a retry, only if this very event made it (the audit write may have failed)."""
+    if not changed:
+        current = deliveries.get(str(delivery["delivery_id"])) or {}
+        if current.get("status") != status or current.get("feedback_key") != key:
+            return
+    audit.record_notification_status(delivery, status, event.event_type, event.timestamp or iso_utc(), recipient)
+
+
+def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Outcome:
+    delivery_id = str(delivery["delivery_id"])
+    target = _target(event)
+    reason = _reason(event, recipient)
+    if target is None:
+        deliveries.record_reason(delivery_id, reason)
+        if event.event_type == BOUNCE:
+            metrics.emit("SoftBounces", 1)
+        return Outcome(mask_email(recipient), delivery_id, str(delivery.get("status", "")), False)
+    key = _feedback_key(event, recipient)
+    changed = deliveries.advance_status(delivery_id, target, reason, feedback_key=key)
+    if changed:
+        _emit_metrics(target)
+    _audit_if_ours(delivery, target, key, event, recipient, changed)
+    return Outcome(mask_email(recipient), delivery_id, target, changed)
+
+
+def handle(raw: str | dict[str, Any]) -> list[Outcome]:
+    """Process one SES feedback record; raise FeedbackNotRecorded if any recipient is unmatched."""
+    event = parse(raw)
+    if event.event_type not in HANDLED_TYPES:
+        return []
+    if should_suppress(event):
+        # First, and whatever the ledger says: the address itself is bad.
+        for recipient in event.recipients:
+            suppression.suppress(recipient, _reason(event, recipient))
+    candidates = deliveries.find_by_message_id(event.message_id)
+    outcomes: list[Outcome] = []
+    unmatched: list[str] = []
+    for recipient in event.recipients:
+        delivery = match(event, recipient, candidates)
+        if delivery is None:
+            unmatched.append(mask_email(recipient))
+            continue
+        outcomes.append(apply(event, recipient, delivery))
+    if unmatched:
+        metrics.emit("FeedbackUnmatched", len(unmatched))
+        raise FeedbackNotRecorded(
+            f"{event.event_type} for message {event.message_id}: no delivery yet for {', '.join(unmatched)}"
+        )
+    return outcomes
+
+
+def handle_sns_message(message: str) -> list[Outcome]:
+    """The SNS handler's entry point: process and log (masked)."""
+    from chalicelib.logs import get_logger
+
+    outcomes = handle(message)
+    for outcome in outcomes:
+        get_logger().info(
+            "feedback: delivery %s -> %s (%s) for %s",
+            outcome.delivery_id, outcome.status, "changed" if outcome.changed else "no change",
+            outcome.recipient,
+        )
+    return outcomes

@@ -1,0 +1,266 @@
+"""Fault-injection soak: drive leads through the local stack while things go
+wrong, then reconcile every lead against the ledger and the outbox.
+
+    python -m devstack.soak --leads 500            (make soak)
+    python -m devstack.soak --leads 40 --quick     (the profile `make test` runs)
+
+Faults (rates in --faults, see devstack/faults.py) are injected in the event
+runtime; halfway through, the runtime is killed (SIGKILL) and started again.
+At the end, dead letters are redriven once and everything is reconciled:
+each lead must have exactly one team alert per team address and one
+confirmation in the outbox, or a recorded `suppressed`/`failed` with a
+reason; zero duplicates; zero leads without an outcome.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devstack.provision import local_client, stage_environment
+from devstack.stack import LocalStack, StackConfig
+
+DEFAULT_FAULTS = {
+    "ses_throttle": 0.05,
+    "ses_5xx": 0.03,
+    "crash_before_send": 0.03,
+    "crash_after_send": 0.02,
+    "duplicate_stream": 0.1,
+    "duplicate_sqs": 0.1,
+    "enrichment_throttle": 0.1,
+    "seed": 7,
+}
+DONE_STATUSES = frozenset({"sent", "delivered", "bounced", "complained", "suppressed", "failed"})
+
+
+@dataclass
+class Expected:
+    lead_id: str
+    kind: str
+    recipient: str
+
+    @property
+    def delivery_id(self) -> str:
+        from chalicelib.deliveries import DeliveryKey
+
+        return DeliveryKey(self.lead_id, self.kind, self.recipient).delivery_id
+
+
+@dataclass
+class Report:
+    leads: int = 0
+    expected: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    duplicates: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    leads_without_outcome: set[str] = field(default_factory=set)
+    failed_reasons: Counter[str] = field(default_factory=Counter)
+    redriven: int = 0
+    faults: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.duplicates and not self.lost and not self.leads_without_outcome
+
+    def table(self) -> str:
+        rows = [
+            ("leads posted", self.leads),
+            ("emails expected", self.expected),
+            *((f"  outcome: {name}", count) for name, count in sorted(self.outcomes.items())),
+            ("dead letters redriven", self.redriven),
+            ("duplicated emails", len(self.duplicates)),
+            ("lost emails", len(self.lost)),
+            ("leads without an outcome", len(self.leads_without_outcome)),
+        ]
+        lines = ["| reconciliation | count |", "| --- | ---: |"]
+        lines += [f"| {name} | {count} |" for name, count in rows]
+        for reason, count in self.failed_reasons.most_common():
+            lines.append(f"| failed: {reason[:70]} | {count} |")
+        return "\n".join(lines)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post_lead(api_url: str, index: int, run: str) -> str:
+    body = {
+        "name": f"Soak Lead {index}",
+        "email": f"soak.{run}.{index}@example.com",
+        "message": f"Soak message {index}",
+        "source": "soak",
+    }
+    request = urllib.request.Request(
+        api_url + "/leads",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Idempotency-Key": f"{run}-{index}"},
+        method="POST",
+    )
+    for attempt in range(5):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return str(json.load(response)["id"])
+        except OSError:
+            time.sleep(0.2 * (attempt + 1))  # the retry is safe: same Idempotency-Key
+    raise RuntimeError(f"lead {index} could not be posted")
+
+
+def runtime_process(stack: LocalStack) -> subprocess.Popen[bytes]:
+    return next(p for p in stack.processes if "devstack.runtime" in " ".join(map(str, p.args)))
+
+
+def restart_runtime(stack: LocalStack) -> None:
+    """Kill the event runtime hard, as a crashed host would, and start it again."""
+    process = runtime_process(stack)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    stack.processes.remove(process)
+    stack.spawn(list(map(str, process.args)))
+
+
+def outbox_counts(outbox: Path) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for path in outbox.glob("*.eml"):
+        with open(path, "rb") as handle:
+            ref = email.message_from_binary_file(handle).get("X-Leadflow-Ref")
+        if ref:
+            counts[str(ref)] += 1
+    return counts
+
+
+def ledger(endpoint: str, table: str) -> dict[str, dict[str, Any]]:
+    from chalicelib.dynamo import from_item
+
+    client = local_client("dynamodb", endpoint)
+    rows: dict[str, dict[str, Any]] = {}
+    for page in client.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            row = from_item(item)
+            rows[row["delivery_id"]] = row
+    return rows
+
+
+def expected_emails(lead_ids: list[str], env: dict[str, str], run: str, index_of: dict[str, int]) -> list[Expected]:
+    team = [a.strip() for a in env["TEAM_ADDRESSES"].split(",") if a.strip()]
+    out: list[Expected] = []
+    for lead_id in lead_ids:
+        out += [Expected(lead_id, "team_alert", address) for address in team]
+        out.append(Expected(lead_id, "customer_confirmation", f"soak.{run}.{index_of[lead_id]}@example.com"))
+    return out
+
+
+def settled(expected: list[Expected], rows: dict[str, dict[str, Any]]) -> bool:
+    return all(rows.get(e.delivery_id, {}).get("status") in DONE_STATUSES for e in expected)
+
+
+def wait_until_settled(
+    endpoint: str, table: str, expected: list[Expected], timeout: float
+) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    rows = ledger(endpoint, table)
+    while not settled(expected, rows) and time.monotonic() < deadline:
+        time.sleep(1)
+        rows = ledger(endpoint, table)
+    return rows
+
+
+def redrive_notifications(endpoint: str, env: dict[str, str]) -> int:
+    """Move every notifications dead letter back to its queue (the ledger keeps it safe)."""
+    sqs = local_client("sqs", endpoint)
+    dlq = sqs.get_queue_url(QueueName=env["NOTIFICATIONS_DLQ"])["QueueUrl"]
+    source = sqs.get_queue_url(QueueName=env["NOTIFICATIONS_QUEUE"])["QueueUrl"]
+    moved = 0
+    while True:
+        batch = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not batch:
+            return moved
+        for message in batch:
+            sqs.send_message(QueueUrl=source, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+
+
+def reconcile(expected: list[Expected], rows: dict[str, dict[str, Any]], outbox: Counter[str]) -> Report:
+    report = Report(leads=len({e.lead_id for e in expected}), expected=len(expected))
+    for item in expected:
+        row = rows.get(item.delivery_id)
+        mailed = outbox.get(item.delivery_id, 0)
+        if mailed > 1:
+            report.duplicates.append(item.delivery_id)
+        status = (row or {}).get("status")
+        if status in {"sent", "delivered", "bounced", "complained"} and mailed == 1:
+            report.outcomes[status] += 1
+        elif status in {"suppressed", "failed"} and row and row.get("reason"):
+            report.outcomes[f"{status}{' (mail went out once)' if mailed == 1 else ''}"] += 1
+            report.failed_reasons[str(row["reason"])] += 1
+        else:
+            report.lost.append(item.delivery_id)
+            report.leads_without_outcome.add(item.lead_id)
+    return report
+
+
+def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: float) -> Report:
+    run = f"{int(time.time())}"
+    with tempfile.TemporaryDirectory(prefix="leadflow-soak-") as tmp:
+        config = StackConfig(aws_port=free_port(), api_port=free_port(), outbox=Path(tmp) / "outbox")
+        os.environ["LEADFLOW_FAULTS"] = json.dumps(faults)
+        stack = LocalStack(config)
+        try:
+            stack.start()
+            env = {**stage_environment(config.stage), **stack.env}
+            index_of: dict[str, int] = {}
+            per_second = max(1, int(rate))
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                for start in range(0, leads, per_second):
+                    batch = range(start, min(leads, start + per_second))
+                    ids = pool.map(lambda i: post_lead(config.api_url, i, run), batch)
+                    index_of.update({lead_id: index for index, lead_id in zip(batch, ids, strict=True)})
+                    if start <= leads // 2 < start + per_second:
+                        restart_runtime(stack)
+                    time.sleep(1)
+            expected = expected_emails(list(index_of), env, run, index_of)
+            rows = wait_until_settled(config.aws_endpoint, env["DELIVERIES_TABLE"], expected, settle_timeout)
+            redriven = 0
+            if not settled(expected, rows):
+                redriven = redrive_notifications(config.aws_endpoint, env)
+                rows = wait_until_settled(config.aws_endpoint, env["DELIVERIES_TABLE"], expected, settle_timeout)
+            report = reconcile(expected, rows, outbox_counts(config.outbox))
+            report.redriven = redriven
+            report.faults = json.dumps(faults)
+            return report
+        finally:
+            os.environ.pop("LEADFLOW_FAULTS", None)
+            stack.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=500)
+    parser.add_argument("--rate", type=float, default=20, help="leads posted per second")
+    parser.add_argument("--faults", type=json.loads, default=DEFAULT_FAULTS)
+    parser.add_argument("--settle-timeout", type=float, default=240)
+    args = parser.parse_args(argv)
+    report = run_soak(args.leads, args.rate, args.faults, args.settle_timeout)
+    print(f"faults: {report.faults}")
+    print(report.table())
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Deploy path 2: the resources stack, then `chalice deploy`, then the mapping settings.
+
+    python -m infra.deploy --stage prod
+
+1. deploys infra/resources.py as the stack `leadflow-<stage>-resources`
+   (created, updated, or left alone when unchanged);
+2. records its outputs (table names, stream ARN, topic ARNs, bucket, ...) into
+   the stage's environment_variables in .chalice/config.json (the pattern of
+   Chalice's media-query sample) and writes each function's IAM policy file
+   for this account and region;
+3. runs `chalice deploy --stage <stage>`;
+4. applies what Chalice cannot set on the mappings (infra.mappings).
+Every step is idempotent: run it again after any change.
+
+With `--emulator URL` it rehearses all of this against the local emulator
+(see infra.emulator_chalice for the one shim that needs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from infra import project
+from infra.app_model import LambdaFunction, describe_app, function_kinds
+from infra.bindings import environment_from_outputs
+from infra.mappings import Arns, Change, apply_all
+from infra.package import chalice_command
+from infra.policies import PolicyContext, configure_stage, write_policy_files
+from infra.resources import template as resources_template
+
+
+def stack_name(stage: str) -> str:
+    return f"leadflow-{stage}-resources"
+
+
+@dataclass
+class DeployReport:
+    stack: str = ""  # created | updated | unchanged
+    config_changes: dict[str, str] = field(default_factory=dict)
+    mapping_changes: list[Change] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class Aws:
+    """boto3 clients for one account/region (or the emulator)."""
+
+    def __init__(self, region: str, endpoint: str | None = None, profile: str | None = None) -> None:
+        self.session = boto3.session.Session(profile_name=profile, region_name=region)
+        self.endpoint = endpoint
+        self.region = region
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint)
+
+    def account(self) -> str:
+        return str(self.client("sts").get_caller_identity()["Account"])
+
+
+def _current_template(cloudformation: Any, name: str) -> dict[str, Any] | None:
+    try:
+        stacks = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except cloudformation.exceptions.ClientError:
+        return None
+    if not stacks or stacks[0]["StackStatus"].startswith("DELETE"):
+        return None
+    if stacks[0]["StackStatus"] == "ROLLBACK_COMPLETE":  # a failed create can only be deleted
+        raise RuntimeError(f"stack {name} failed to create; delete it (aws cloudformation delete-stack) and retry")
+    body = cloudformation.get_template(StackName=name)["TemplateBody"]
+    return dict(json.loads(body) if isinstance(body, str) else body)
+
+
+def deploy_resources_stack(cloudformation: Any, stage: str, template: dict[str, Any]) -> str:
+    """Create or update the stack; unchanged when the template is the same."""
+    name = stack_name(stage)
+    current = _current_template(cloudformation, name)
+    arguments = {
+        "StackName": name,
+        "TemplateBody": json.dumps(template),
+        "Parameters": [{"ParameterKey": "Stage", "ParameterValue": stage}],
+        "Tags": [{"Key": "app", "Value": "leadflow"}, {"Key": "stage", "Value": stage}],
+    }
+    if current is None:
+        cloudformation.create_stack(**arguments)
+        cloudformation.get_waiter("stack_create_complete").wait(StackName=name)
+        return "created"
+    if json.dumps(current, sort_keys=True) == json.dumps(template, sort_keys=True):
+        return "unchanged"
+    cloudformation.update_stack(**arguments)
+    cloudformation.get_waiter("stack_update_complete").wait(StackName=name)
+    return "updated"
+
+
+def stack_outputs(cloudformation: Any, stage: str) -> dict[str, str]:
+    stack = cloudformation.describe_stacks(StackName=stack_name(stage))["Stacks"][0]
+    return {o["OutputKey"]: str(o["OutputValue"]) for o in stack.get("Outputs", [])}
+
+
+def record_outputs(project_dir: Path, stage: str, outputs: dict[str, str]) -> dict[str, str]:
+    """Write the stack's values into the stage's environment; return what changed."""
+    config = project.load_config(project_dir)
+    env = config["stages"][stage].setdefault("environment_variables", {})
+    changed = {k: v for k, v in environment_from_outputs(outputs).items() if env.get(k) != v}
+    if changed:
+        env.update(changed)
+        project.save_config(project_dir, config)
+    return changed
+
+
+def run_chalice_deploy(project_dir: Path, stage: str, aws: Aws, profile: str | None) -> None:
+    env = {**os.environ, "AWS_DEFAULT_REGION": aws.region}
+    if aws.endpoint:
+        env["AWS_ENDPOINT_URL"] = aws.endpoint
+        command = [sys.executable, "-m", "infra.emulator_chalice", "deploy", "--stage", stage]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project.PROJECT_ROOT), env.get("PYTHONPATH")]))
+    else:
+        command = [*chalice_command(), "deploy", "--stage", stage]
+        if profile:
+            command += ["--profile", profile]
+    result = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"chalice deploy failed:\n{result.stdout}\n{result.stderr}")
+    print(result.stdout, end="")
+
+
+def deploy(project_dir: Path, stage: str, aws: Aws, profile: str | None = None) -> DeployReport:
+    report = DeployReport()
+    functions = describe_app(project_dir, stage)
+    cloudformation = aws.client("cloudformation")
+    report.stack = deploy_resources_stack(cloudformation, stage, resources_template(function_kinds(functions)))
+    report.config_changes = record_outputs(project_dir, stage, stack_outputs(cloudformation, stage))
+    functions = describe_app(project_dir, stage)  # the decorators now see the stream ARN
+    account = aws.account()
+    configure_stage(project_dir, stage, functions)
+    write_policy_files(project_dir, stage, functions, account=account, region=aws.region)
+    run_chalice_deploy(project_dir, stage, aws, profile)
+    report.mapping_changes, report.warnings = apply_mapping_settings(project_dir, stage, aws, functions, account)
+    return report
+
+
+def apply_mapping_settings(
+    project_dir: Path, stage: str, aws: Aws, functions: list[LambdaFunction], account: str
+) -> tuple[list[Change], list[str]]:
+    ctx = PolicyContext.for_project(project_dir, stage)
+    return apply_all(aws.client("lambda"), ctx, Arns(ctx, account, aws.region), functions)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Deploy leadflow with chalice deploy (resources stack first)")
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    parser.add_argument("--profile", default=None)
+    parser.add_argument("--emulator", metavar="URL", help="rehearse against the local emulator at URL")
+    parser.add_argument("--project-dir", type=Path, default=project.PROJECT_ROOT)
+    args = parser.parse_args()
+    if args.stage in project.LOCAL_ONLY_STAGES:
+        parser.error(f"stage {args.stage} is local-only")
+    if not args.region:
+        parser.error("set --region or AWS_REGION")
+    report = deploy(args.project_dir.resolve(), args.stage, Aws(args.region, args.emulator, args.profile), args.profile)
+    print(f"resources stack: {report.stack}")
+    for key, value in report.config_changes.items():
+        print(f"config: {key} = {value}")
+    for change in report.mapping_changes:
+        print(f"mapping settings: {change.function} {change.target} {sorted(change.settings)}")
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

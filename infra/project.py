@@ -1,0 +1,49 @@
+"""The Chalice project's files the deploy tooling reads and writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Stages that run only on this machine and are never deployed to AWS.
+LOCAL_ONLY_STAGES = frozenset({"local"})
+
+
+def config_path(project_dir: Path) -> Path:
+    return project_dir / ".chalice" / "config.json"
+
+
+def load_config(project_dir: Path) -> dict[str, Any]:
+    return dict(json.loads(config_path(project_dir).read_text(encoding="utf-8")))
+
+
+def save_config(project_dir: Path, config: dict[str, Any]) -> None:
+    config_path(project_dir).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+def stage_environment(project_dir: Path, stage: str) -> dict[str, str]:
+    config = load_config(project_dir)
+    merged = dict(config.get("environment_variables", {}))
+    merged.update(config["stages"][stage].get("environment_variables", {}))
+    return {key: str(value) for key, value in merged.items()}
+
+
+def deployable_stages(project_dir: Path) -> list[str]:
+    return [s for s in load_config(project_dir)["stages"] if s not in LOCAL_ONLY_STAGES]
+
+
+def load_event_sources(project_dir: Path) -> dict[str, dict[str, Any]]:
+    """.chalice/event-sources.json without its comment keys."""
+    raw = json.loads((project_dir / ".chalice" / "event-sources.json").read_text(encoding="utf-8"))
+    return {name: dict(value) for name, value in raw.items() if not name.startswith("_")}
+
+
+def policy_file_name(stage: str, function: str) -> str:
+    return f"policy-{stage}-{function}.json"
+
+
+def policy_path(project_dir: Path, stage: str, function: str) -> Path:
+    return project_dir / ".chalice" / policy_file_name(stage, function)

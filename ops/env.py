@@ -1,0 +1,65 @@
+"""The environment an ops command runs the app's code in: the stage's variables.
+
+Values already in the process environment win (an operator can export
+overrides). The `local` stage defaults to the emulator of `make run`
+(LEADFLOW_AWS_PORT, else 4566) with the emulator's dummy credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_REGION = "us-east-1"
+
+
+def stage_variables(stage: str) -> dict[str, str]:
+    config = json.loads((PROJECT_ROOT / ".chalice" / "config.json").read_text())
+    try:
+        return dict(config["stages"][stage]["environment_variables"])
+    except KeyError:
+        raise SystemExit(f"unknown stage {stage!r} (see .chalice/config.json)") from None
+
+
+def local_defaults() -> dict[str, str]:
+    port = os.environ.get("LEADFLOW_AWS_PORT", "4566")
+    return {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+    }
+
+
+def configure(stage: str) -> None:
+    """Put the stage's variables in os.environ (without overriding) and reset the app's caches."""
+    values = stage_variables(stage)
+    if stage == "local":
+        if not os.environ.get("AWS_ENDPOINT_URL"):
+            # Never let a real profile answer for the emulator.
+            os.environ.pop("AWS_PROFILE", None)
+        values = {**local_defaults(), **values}
+    for key, value in values.items():
+        if value and not os.environ.get(key):
+            os.environ[key] = value
+    reset_app_caches()
+    if not os.environ.get("LEADS_STREAM_ARN") and os.environ.get("LEADS_TABLE"):
+        os.environ["LEADS_STREAM_ARN"] = leads_stream_arn(os.environ["LEADS_TABLE"])
+
+
+def leads_stream_arn(table: str) -> str:
+    from chalicelib import aws
+
+    try:
+        return str(aws.dynamodb().describe_table(TableName=table)["Table"].get("LatestStreamArn", ""))
+    except Exception:  # noqa: BLE001 - only the stream redrive needs it; it says so then
+        return ""
+
+
+def reset_app_caches() -> None:
+    from chalicelib import aws, settings
+
+    settings.get_settings.cache_clear()
+    aws.client.cache_clear()

@@ -1,0 +1,164 @@
+"""The `make run` stack end to end: real processes, real HTTP on 127.0.0.1.
+
+Two ways in, both the entry point `make run` uses:
+- devstack.stack.LocalStack started and stopped from the test;
+- `python -m devstack` as a child process, stopped with Ctrl-C (SIGINT to
+  its process group, as a terminal sends it).
+Both on free ports with a temporary outbox, so a developer's own `make run`
+on 4566/8000 is never disturbed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from devstack.stack import LocalStack, StackConfig, wait_for_http
+from tests.conftest import PROJECT_ROOT, free_port, stage_env
+
+pytestmark = pytest.mark.e2e
+
+STOP_TIMEOUT = 60
+
+
+def post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read())
+
+
+def emulator_dynamodb(endpoint: str) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def stored_lead(endpoint: str, lead_id: str) -> dict[str, Any] | None:
+    table = stage_env()["LEADS_TABLE"]
+    return emulator_dynamodb(endpoint).get_item(
+        TableName=table, Key={"id": {"S": lead_id}}, ConsistentRead=True
+    ).get("Item")
+
+
+def is_listening(port: int) -> bool:
+    """True when something accepts connections on 127.0.0.1:port."""
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def parent_pids() -> dict[int, int]:
+    """pid -> parent pid for every live, non-zombie process (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended while we looked
+        # The command name is in parentheses and may itself contain spaces.
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if state != "Z":
+            parents[int(entry.name)] = int(ppid)
+    return parents
+
+
+def descendants(pid: int) -> set[int]:
+    parents = parent_pids()
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        children = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= children
+        frontier = children
+    return found
+
+
+def still_running(pids: set[int]) -> set[int]:
+    alive = set(parent_pids())
+    return pids & alive
+
+
+def lead_round_trip(api_url: str, aws_endpoint: str) -> None:
+    marker = f"e2e {uuid.uuid4()}"
+    status, body = post_json(
+        api_url + "/leads", {"name": "Katherine Johnson", "email": "kj@example.com", "message": marker}
+    )
+    assert status == 201
+    item = stored_lead(aws_endpoint, body["id"])
+    assert item is not None
+    assert item["message"]["S"] == marker
+
+
+@pytest.fixture
+def stack_config(tmp_path: Path) -> StackConfig:
+    return StackConfig(aws_port=free_port(), api_port=free_port(), outbox=tmp_path / "outbox")
+
+
+def test_local_stack_serves_a_lead_and_stops_everything(stack_config):
+    stack = LocalStack(stack_config)
+    stack.start()
+    try:
+        started = list(stack.processes)
+        assert stack_config.outbox.is_dir()
+        lead_round_trip(stack_config.api_url, stack_config.aws_endpoint)
+    finally:
+        stack.stop()
+    assert started and all(process.returncode is not None for process in started)
+    assert not is_listening(stack_config.api_port)
+    assert not is_listening(stack_config.aws_port)
+
+
+@pytest.fixture
+def devstack_process(stack_config: StackConfig) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "LEADFLOW_AWS_PORT": str(stack_config.aws_port),
+        "LEADFLOW_API_PORT": str(stack_config.api_port),
+        "LEADFLOW_OUTBOX": str(stack_config.outbox),
+    }
+    # Its own process group, like a shell job: Ctrl-C goes to the group.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack"], cwd=PROJECT_ROOT, env=env, start_new_session=True
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:  # the test failed before stopping it
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def test_make_run_entry_point_serves_and_ctrl_c_stops_all(stack_config, devstack_process):
+    wait_for_http(stack_config.api_url + "/health", 120, devstack_process)
+    lead_round_trip(stack_config.api_url, stack_config.aws_endpoint)
+    children = descendants(devstack_process.pid)
+    assert children, "the stack started no child processes"
+
+    os.killpg(devstack_process.pid, signal.SIGINT)
+    assert devstack_process.wait(timeout=STOP_TIMEOUT) == 0
+    assert still_running(children) == set()
+    assert not is_listening(stack_config.api_port)
+    assert not is_listening(stack_config.aws_port)

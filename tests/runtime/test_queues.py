@@ -1,0 +1,70 @@
+"""SQS handlers run by the local runtime: batches, partial failures, redrive to the DLQ."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.runtime.conftest import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def bodies(runtime) -> list[str]:
+    return [r["body"] for call in runtime.records("on_queue") for r in call["event"]["Records"]]
+
+
+def queue_depth(resources) -> int:
+    attributes = resources.emulator.client("sqs").get_queue_attributes(
+        QueueUrl=resources.queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+def test_success_is_deleted_and_a_failing_message_ends_in_the_dlq(resources, start_runtime):
+    runtime = start_runtime("queue")
+    sqs = resources.emulator.client("sqs")
+    good = json.dumps({"behaviour": "ok", "n": 1})
+    bad = json.dumps({"behaviour": "report-failure", "n": 2})
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody=good,
+                     MessageAttributes={"kind": {"DataType": "String", "StringValue": "test"}})
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody=bad)
+
+    [dead] = resources.drain(resources.queue_dlq_url, expected=1)
+    assert dead["Body"] == bad
+    assert bodies(runtime).count(good) == 1
+    assert bodies(runtime).count(bad) == 2  # maxReceiveCount 2, then the queue's redrive moved it
+    wait_until(lambda: queue_depth(resources) == 0)
+
+    record = next(r for call in runtime.records("on_queue") for r in call["event"]["Records"] if r["body"] == good)
+    assert set(record) == {"messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody",
+                           "md5OfMessageAttributes", "eventSource", "eventSourceARN", "awsRegion"}
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == resources.queue_arn(resources.queue_url)
+    assert record["attributes"]["ApproximateReceiveCount"] == "1"
+    assert {"SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"} <= set(record["attributes"])
+    assert record["messageAttributes"]["kind"] == {
+        "stringValue": "test", "stringListValues": [], "binaryListValues": [], "dataType": "String"
+    }
+
+
+def test_filtered_out_messages_are_deleted_without_an_invocation(resources, start_runtime):
+    keep_only = {"Filters": [{"Pattern": '{"body": {"kind": ["keep"]}}'}]}
+    settings = resources.settings(on_queue={"FilterCriteria": keep_only})
+    runtime = start_runtime("queue", settings=settings)
+    sqs = resources.emulator.client("sqs")
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody=json.dumps({"kind": "drop"}))
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody=json.dumps({"kind": "keep"}))
+
+    wait_until(lambda: queue_depth(resources) == 0)
+    assert [json.loads(b)["kind"] for b in bodies(runtime)] == ["keep"]
+
+
+def test_a_handler_whose_queue_is_missing_is_reported_and_the_others_still_run(resources, start_runtime):
+    resources.queue_name = "no-such-queue"
+    runtime = start_runtime("queue", "stream")
+    assert "handler=on_queue not started" in runtime.log_text()
+    resources.put("still-served")
+    wait_until(lambda: runtime.records("on_stream"))

@@ -1,0 +1,89 @@
+"""Shared helpers for the delivery-tracking tests."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import boto3
+
+from chalicelib import deliveries
+from chalicelib.deliveries import DeliveryKey
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def new_message_id() -> str:
+    return f"0100018f{uuid.uuid4().hex}-{uuid.uuid4()}-000000"
+
+
+def record_sent(lead_id: str, kind: str, recipient: str, message_id: str) -> str:
+    """A delivery the worker sent: claimed in the ledger, then marked sent with SES's message id."""
+    key = DeliveryKey(lead_id, kind, recipient)
+    claim = deliveries.claim(key)
+    assert claim.state == "claimed"
+    assert deliveries.mark_sent(key, claim.token, message_id)
+    return key.delivery_id
+
+
+def status_of(delivery_id: str) -> str:
+    record = deliveries.get(delivery_id)
+    assert record is not None
+    return str(record["status"])
+
+
+def is_suppressed(address: str) -> bool:
+    from chalicelib import suppression
+
+    return suppression.is_suppressed(address)
+
+
+def audit_lines(bucket: str, client: Any = None) -> list[dict[str, Any]]:
+    s3 = client or boto3.client("s3")
+    lines: list[dict[str, Any]] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read().decode()
+            lines.extend(json.loads(line) for line in body.splitlines() if line.strip())
+    return lines
+
+
+def emf_metrics(output: str) -> list[str]:
+    """The metric names of the EMF lines printed so far."""
+    names: list[str] = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            record = json.loads(line)
+            names.extend(m["Name"] for m in record["_aws"]["CloudWatchMetrics"][0]["Metrics"])
+    return names
+
+
+def address(local: str = "someone", domain: str = "example.com") -> str:
+    """A fresh address, so a test sharing the tables sees only its own suppressions."""
+    return f"{local}.{uuid.uuid4().hex[:10]}@{domain}"
+
+
+def stream_records(env: dict[str, str], lead_id: str, client: Any = None) -> list[dict[str, Any]]:
+    """The Leads stream records of one lead, in the shape Lambda hands a handler."""
+    from ops.dlq import lambda_record
+
+    # In-process moto does not route botocore's account-based streams endpoint; name the classic one.
+    streams = client or boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com")
+    arn = env["LEADS_STREAM_ARN"]
+    found: list[dict[str, Any]] = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            found.extend(
+                r for r in page["Records"] if r["dynamodb"].get("Keys", {}).get("id", {}).get("S") == lead_id
+            )
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+    return [lambda_record(r, arn, "us-east-1") for r in found]
