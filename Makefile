@@ -52,3 +52,10 @@ deploy: $(STAMP)
 .PHONY: dlq
 dlq: $(STAMP)
 	$(PY) -m ops.dlq $(or $(ARGS),list)
+
+# --- Proof: the fault-injection soak --------------------------------------------
+# 500 leads through the local stack with SES faults, crashes, duplicates and a
+# runtime restart; prints the reconciliation table (exit 1 on a lost or duplicated email).
+.PHONY: soak
+soak: $(STAMP)
+	$(PY) -m devstack.soak --leads $(or $(LEADS),500)

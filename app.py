@@ -41,7 +41,9 @@ def leads_preflight() -> Response:
 # settings Chalice cannot express live in .chalice/event-sources.json.
 
 
-@app.on_dynamodb_record(stream_arn=os.environ.get("LEADS_STREAM_ARN", ""), batch_size=25)
+@app.on_dynamodb_record(
+    stream_arn=os.environ.get("LEADS_STREAM_ARN", ""), batch_size=25, starting_position="TRIM_HORIZON"
+)
 def on_lead_stream(event: DynamoDBEvent) -> dict[str, list[dict[str, str]]]:
     from chalicelib import lead_events
 

@@ -20,6 +20,7 @@ from chalicelib import aws
 from chalicelib.clock import iso_utc, now_epoch
 from chalicelib.dynamo import from_item, to_item
 from chalicelib.settings import get_settings
+from chalicelib.suppression import suppression_key
 
 QUEUED = "queued"
 SENDING = "sending"  # internal: a worker holds the send; shown as "queued"
@@ -64,7 +65,7 @@ class DeliveryKey:
 class Claim:
     """The outcome of trying to claim a send."""
 
-    state: str  # "claimed" | "done" | "busy" | "abandoned"
+    state: str  # "claimed" | "suppressed" | "done" | "busy" | "abandoned"
     token: str = ""
     record: dict[str, Any] | None = None
 
@@ -89,35 +90,60 @@ def get(delivery_id: str) -> dict[str, Any] | None:
 
 
 def claim(key: DeliveryKey) -> Claim:
-    """Take the right to send this email once. Safe under duplicates and races."""
+    """Take the right to send this email once, unless its recipient is suppressed.
+
+    One transaction: the suppression check and the conditional claim, so a
+    send costs one ledger round trip. Safe under duplicates and races.
+    """
     client = aws.dynamodb()
+    settings = get_settings()
     token = uuid.uuid4().hex
     now = now_epoch()
-    existing = get(key.delivery_id)
-    item = {
-        "delivery_id": key.delivery_id,
+    fields = {
         "lead_id": key.ref_id,
         "kind": key.kind,
         "recipient": key.recipient,
         "status": SENDING,
         "claim_token": token,
         "claimed_at": now,
-        "attempts": int((existing or {}).get("attempts", 0)) + 1,
-        "created_at": (existing or {}).get("created_at") or iso_utc(now),
         "updated_at": iso_utc(now),
         "expires_at": _expires_at(),
     }
+    names = {f"#f{i}": name for i, name in enumerate(fields)} | {"#s": "status"}
+    values = {f":f{i}": value for i, value in enumerate(fields.values())}
+    values |= {":queued": QUEUED, ":now": iso_utc(now), ":one": 1}
+    update = ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
     try:
-        client.put_item(
-            TableName=_table(),
-            Item=to_item(item),
-            ConditionExpression="attribute_not_exists(delivery_id) OR #s = :queued",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":queued": {"S": QUEUED}},
+        client.transact_write_items(
+            TransactItems=[
+                {
+                    "ConditionCheck": {
+                        "TableName": settings.suppression_table,
+                        "Key": {"address": {"S": suppression_key(key.recipient)}},
+                        "ConditionExpression": "attribute_not_exists(address)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": _table(),
+                        "Key": {"delivery_id": {"S": key.delivery_id}},
+                        "UpdateExpression": f"SET {update}, created_at = if_not_exists(created_at, :now) "
+                        "ADD attempts :one",
+                        "ConditionExpression": "attribute_not_exists(delivery_id) OR #s = :queued",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": to_item(values),
+                    }
+                },
+            ]
         )
-    except client.exceptions.ConditionalCheckFailedException:
-        return _judge_existing(key)
-    return Claim(state="claimed", token=token, record=item)
+    except client.exceptions.TransactionCanceledException as error:
+        reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            return Claim(state="suppressed")
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            return _judge_existing(key)
+        raise
+    return Claim(state="claimed", token=token)
 
 
 def _judge_existing(key: DeliveryKey) -> Claim:

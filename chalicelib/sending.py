@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib import deliveries, mailer, metrics, suppression
+from chalicelib import deliveries, mailer, metrics
 from chalicelib.logs import get_logger
 from chalicelib.masking import mask_email
 from chalicelib.mime import build_message, split_mailbox
@@ -33,12 +33,12 @@ def send_job(job: EmailJob) -> str:
     """Send the job unless the ledger says it is done; return what happened."""
     log = get_logger()
     key = job.key
-    if suppression.is_suppressed(job.recipient):
+    claim = deliveries.claim(key)
+    if claim.state == "suppressed":
         if deliveries.record_outcome(key, deliveries.SUPPRESSED, SUPPRESSED_REASON):
             metrics.emit("Suppressed", 1, kind=job.kind)
             log.info("%s to %s suppressed", job.kind, mask_email(job.recipient))
         return deliveries.SUPPRESSED
-    claim = deliveries.claim(key)
     if claim.state == "done":
         return "duplicate"
     if claim.state == "busy":

@@ -31,9 +31,7 @@ ENV_BINDINGS: dict[str, Binding] = {
     "IDEMPOTENCY_TABLE": Binding("IdempotencyTable", "Ref", "IdempotencyTableName"),
     "RATE_LIMIT_TABLE": Binding("RateLimitTable", "Ref", "RateLimitTableName"),
     "LEAD_EVENTS_TOPIC_ARN": Binding("LeadEventsTopic", "Ref", "LeadEventsTopicArn"),
-    "NOTIFICATION_REQUESTS_TOPIC_ARN": Binding(
-        "NotificationRequestsTopic", "Ref", "NotificationRequestsTopicArn"
-    ),
+    "NOTIFICATION_REQUESTS_TOPIC_ARN": Binding("NotificationRequestsTopic", "Ref", "NotificationRequestsTopicArn"),
     "SES_FEEDBACK_TOPIC": Binding("SesFeedbackTopic", "TopicName", "SesFeedbackTopicName"),
     "NOTIFICATIONS_QUEUE": Binding("NotificationsQueue", "QueueName", "NotificationsQueueName"),
     "NOTIFICATIONS_DLQ": Binding("NotificationsDLQ", "QueueName", "NotificationsDLQName"),

@@ -11,9 +11,10 @@ Each function gets
 Rendered two ways from the same statements: ARNs as `Fn::Sub` strings for the
 packaged template (`${AWS::Region}`, `${AWS::AccountId}`), or substituted for
 an account and region into .chalice/policy-<stage>-<function>.json for
-`chalice deploy`. Files written for no particular account keep `*` in the ARN's
-region and account fields only; `python -m infra.deploy` rewrites them with
-the account's values before deploying.
+`chalice deploy`. The committed files are written for no particular account:
+`*` stands in the ARNs' region and account fields and the audit bucket's
+account suffix only; `python -m infra.deploy` rewrites them with the
+account's values before deploying.
 """
 
 from __future__ import annotations
@@ -65,9 +66,7 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         # Scan + DeleteItem: erasure forgets a lead's idempotency records (no index by lead).
         _ddb("Idempotency", ("GetItem", "PutItem", "Scan", "DeleteItem"), "IdempotencyTable"),
         _ddb("RateLimits", ("UpdateItem",), "RateLimitTable"),
-        _ddb(
-            "Deliveries", ("GetItem", "UpdateItem", "Query"), "DeliveriesTable", "DeliveriesTable/index/by_lead"
-        ),
+        _ddb("Deliveries", ("GetItem", "UpdateItem", "Query"), "DeliveriesTable", "DeliveriesTable/index/by_lead"),
     ),
     "on_lead_stream": (
         _ddb("LeadHistory", ("Query",), "LeadsTable/index/by_email"),
@@ -312,9 +311,7 @@ def configure_stage(project_dir: Path, stage: str, functions: list[LambdaFunctio
     stage_config = config["stages"][stage]
     per_function = stage_config.setdefault("lambda_functions", {})
     for function in functions:
-        per_function.setdefault(function.name, {})["iam_policy_file"] = project.policy_file_name(
-            stage, function.name
-        )
+        per_function.setdefault(function.name, {})["iam_policy_file"] = project.policy_file_name(stage, function.name)
     project.save_config(project_dir, config)
 
 

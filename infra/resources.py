@@ -31,7 +31,7 @@ SES_COMPLAINT_RATE_REVIEW = 0.001
 ITERATOR_AGE_ALARM_MS = 60_000
 # Mail waiting longer than this in the Notifications queue is late.
 QUEUE_AGE_ALARM_SECONDS = 600
-DEAD_LETTER_QUEUES = ("NotificationsDLQ", "LeadStreamDLQ", "SesFeedbackDLQ")
+DEAD_LETTER_QUEUES = ("NotificationsDLQ", "LeadStreamDLQ", "LeadAuditDLQ", "SesFeedbackDLQ")
 
 
 def physical_name(stage: str, suffix: str) -> str:
@@ -270,9 +270,7 @@ def _function_alarms(functions: Mapping[str, str]) -> dict[str, Any]:
     for function, kind in functions.items():
         prefix, dims = logical_prefix(function), {"FunctionName": _function_name_sub(function)}
         alarms[f"{prefix}ErrorsAlarm"] = _alarm(f"{function} errors", "AWS/Lambda", "Errors", dims, "Sum", 1)
-        alarms[f"{prefix}ThrottlesAlarm"] = _alarm(
-            f"{function} throttled", "AWS/Lambda", "Throttles", dims, "Sum", 1
-        )
+        alarms[f"{prefix}ThrottlesAlarm"] = _alarm(f"{function} throttled", "AWS/Lambda", "Throttles", dims, "Sum", 1)
         if kind == "dynamodb":
             alarms[f"{prefix}IteratorAgeAlarm"] = _alarm(
                 f"{function} is falling behind its stream",
@@ -354,7 +352,7 @@ def _dashboard(functions: Mapping[str, str]) -> dict[str, Any]:
     streams = [["AWS/Lambda", "IteratorAge", "FunctionName", names[f]] for f, k in functions.items() if k == "dynamodb"]
     queues = [
         ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "leadflow-${Stage}-" + suffix]
-        for suffix in ("notifications", "notifications-dlq", "lead-stream-dlq", "ses-feedback-dlq")
+        for suffix in ("notifications", "notifications-dlq", "lead-stream-dlq", "lead-audit-dlq", "ses-feedback-dlq")
     ]
     mail = [["leadflow", metric, "service", "leadflow"] for metric in ("EmailsSent", "SendFailures", "Suppressed")]
     reputation = [["AWS/SES", "Reputation.BounceRate"], ["AWS/SES", "Reputation.ComplaintRate"]]
@@ -428,6 +426,9 @@ def _data_resources() -> dict[str, Any]:
         "NotificationsDLQ": _queue("notifications-dlq"),
         "NotificationsQueue": _queue("notifications", dlq="NotificationsDLQ"),
         "LeadStreamDLQ": _queue("lead-stream-dlq"),
+        # The audit stream consumer's OnFailure destination (its own, so a redrive
+        # knows which handler a dead letter belongs to).
+        "LeadAuditDLQ": _queue("lead-audit-dlq"),
         "SesFeedbackDLQ": _queue("ses-feedback-dlq"),
         "LeadEventsSubscription": _subscription("LeadEventsTopic", "NotificationsQueue"),
         "NotificationRequestsSubscription": _subscription("NotificationRequestsTopic", "NotificationsQueue"),
@@ -441,9 +442,7 @@ def _data_resources() -> dict[str, Any]:
             "Properties": {
                 "BucketName": {"Fn::Sub": "leadflow-${Stage}-audit-${AWS::AccountId}"},
                 "BucketEncryption": {
-                    "ServerSideEncryptionConfiguration": [
-                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                    ]
+                    "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
                 },
                 "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
                 "VersioningConfiguration": {"Status": "Enabled"},
@@ -495,6 +494,7 @@ def outputs() -> dict[str, Any]:
         "NotificationsQueueArn": out({"Fn::GetAtt": ["NotificationsQueue", "Arn"]}),
         "NotificationsDLQArn": out({"Fn::GetAtt": ["NotificationsDLQ", "Arn"]}),
         "LeadStreamDLQArn": out({"Fn::GetAtt": ["LeadStreamDLQ", "Arn"]}),
+        "LeadAuditDLQArn": out({"Fn::GetAtt": ["LeadAuditDLQ", "Arn"]}),
         "SesFeedbackDLQArn": out({"Fn::GetAtt": ["SesFeedbackDLQ", "Arn"]}),
         "AuditBucketName": out({"Ref": "AuditBucket"}),
         "SesConfigurationSetName": out({"Ref": "SesConfigurationSet"}),

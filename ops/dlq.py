@@ -1,6 +1,6 @@
 """Dead letters: list what is in each DLQ and why, and redrive chosen or all messages.
 
-    python -m ops.dlq list [--queue notifications|lead-stream|ses-feedback] [--stage local]
+    python -m ops.dlq list [--queue notifications|lead-stream|lead-audit|ses-feedback] [--stage local]
     python -m ops.dlq redrive (--all | MESSAGE_ID ...) [--queue ...] [--stage ...] [--invoke-lambda]
     make dlq ARGS="redrive --all --queue notifications"
 
@@ -13,11 +13,12 @@ Per DLQ:
   on-failure destination record. Redrive publishes the SES record to the
   SesFeedback topic again; duplicates change nothing (statuses only move
   forward).
-- lead-stream: Lambda's on-failure records for the Leads stream, which hold
-  only the shard and sequence range. Redrive re-reads those records from
-  the stream (DynamoDB Streams keeps them 24 hours) and replays them through
-  the handler named in the record (on_lead_stream by default), in this
-  process, or with --invoke-lambda through the deployed function.
+- lead-stream, lead-audit: Lambda's on-failure records for the Leads stream's
+  two consumers, which hold only the shard and sequence range. Redrive
+  re-reads those records from the stream (DynamoDB Streams keeps them 24
+  hours) and replays them through the handler named in the record
+  (on_lead_stream or on_lead_audit), in this process, or with
+  --invoke-lambda through the deployed function.
 
 Messages about an erased lead are not replayed (that would mail a person who
 asked to be forgotten); redrive deletes them, since they hold that person's
@@ -53,6 +54,7 @@ QUEUES: dict[str, QueueSpec] = {
     "notifications": QueueSpec("notifications", "notifications-dlq", "sqs", "notifications"),
     "ses-feedback": QueueSpec("ses-feedback", "ses-feedback-dlq", "sns", "ses-feedback"),
     "lead-stream": QueueSpec("lead-stream", "lead-stream-dlq", "stream"),
+    "lead-audit": QueueSpec("lead-audit", "lead-audit-dlq", "stream"),
 }
 
 
@@ -423,6 +425,20 @@ def redrive_one(letter: DeadLetter, stage: str, use_lambda: bool) -> RedriveResu
 # --- Commands -------------------------------------------------------------------------
 
 
+def existing_queues(queues: list[str], stage: str) -> list[str]:
+    """The chosen DLQs that exist in this account (an older stack may lack a newer one)."""
+    sqs = _sqs()
+    present = []
+    for queue in queues:
+        try:
+            queue_url(QUEUES[queue], stage)
+        except sqs.exceptions.QueueDoesNotExist:
+            print(f"{queue}: no queue {physical_name(stage, QUEUES[queue].dlq_suffix)}; skipped", file=sys.stderr)
+            continue
+        present.append(queue)
+    return present
+
+
 def load(queue: str, stage: str) -> tuple[str, list[DeadLetter]]:
     url = queue_url(QUEUES[queue], stage)
     return url, [to_letter(queue, m) for m in receive_all(url)]
@@ -430,7 +446,7 @@ def load(queue: str, stage: str) -> tuple[str, list[DeadLetter]]:
 
 def list_letters(queues: list[str], stage: str) -> dict[str, list[DeadLetter]]:
     found: dict[str, list[DeadLetter]] = {}
-    for queue in queues:
+    for queue in existing_queues(queues, stage):
         url, letters = load(queue, stage)
         release(url, letters)
         found[queue] = letters
@@ -441,7 +457,7 @@ def redrive(queues: list[str], stage: str, ids: set[str] | None, use_lambda: boo
     """Redrive the chosen messages (ids) or all (None). Delete only after the replay succeeded:
     a crash in between leaves a duplicate, never a loss, and duplicates are harmless."""
     report = Report()
-    for queue in queues:
+    for queue in existing_queues(queues, stage):
         url, letters = load(queue, stage)
         chosen = [letter for letter in letters if ids is None or letter.message_id in ids]
         try:

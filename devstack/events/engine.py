@@ -1,15 +1,17 @@
 """Wire the app's handlers to their event sources and run them until stopped.
 
-One thread per stream shard, queue and topic subscription; each handler is
-invoked by one thread at a time (like a function with reserved concurrency
-1), so handlers see their events in order and never run concurrently with
-themselves. Different handlers do run concurrently, as separate Lambda
-functions would.
+Concurrency follows Lambda's: a stream shard has one batch in flight at a
+time (ParallelizationFactor 1), so records keep their order; an SQS queue
+and an SNS subscription are served by several invocations at once (Lambda
+starts five pollers for a queue; the decorator's maximum_concurrency caps
+it). Locally that is LEADFLOW_RUNTIME_CONCURRENCY threads (default 5) per
+queue or topic handler, all in this one process.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +32,14 @@ from devstack.events.topics import TopicSource, TopicSubscriber
 from devstack.provision import LOCAL_ACCOUNT
 
 log = logging.getLogger("devstack.runtime")
+
+CONCURRENCY_ENV = "LEADFLOW_RUNTIME_CONCURRENCY"
+DEFAULT_CONCURRENCY = 5
+
+
+def concurrency(cap: int | None = None) -> int:
+    wanted = int(os.environ.get(CONCURRENCY_ENV) or DEFAULT_CONCURRENCY)
+    return max(1, min(wanted, cap) if cap else wanted)
 
 
 @dataclass(frozen=True)
@@ -106,7 +116,8 @@ class EventRuntime:
             window_seconds=float(config.maximum_batching_window_in_seconds or 0),
             settings=chosen,
         )
-        self._spawn(f"sqs-{config.name}", QueuePoller(source, self.stop_event).run)
+        for worker in range(concurrency(config.maximum_concurrency)):
+            self._spawn(f"sqs-{config.name}-{worker}", QueuePoller(source, self.stop_event).run)
 
     def _start_topic(self, loaded: LoadedApp, config: SNSEventConfig, chosen: settings.HandlerSettings) -> None:
         source = TopicSource(
@@ -120,7 +131,8 @@ class EventRuntime:
         assert self.destinations is not None
         subscriber = TopicSubscriber(source, self.destinations, self.stop_event)
         subscriber.setup()  # subscribed before we report ready, so no publish is missed
-        self._spawn(f"sns-{config.name}", subscriber.run)
+        for worker in range(concurrency()):
+            self._spawn(f"sns-{config.name}-{worker}", subscriber.run)
 
     def start(self, prepare: Callable[[], None] | None = None) -> int:
         """Start every handler's source; return how many started.

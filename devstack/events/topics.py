@@ -178,8 +178,6 @@ class TopicSubscriber:
         backoff = 1.0
         while not self.stop.is_set():
             try:
-                if not self.subscription_arn:
-                    self.setup()
                 response = self.sqs.receive_message(
                     QueueUrl=self.queue_url,
                     MaxNumberOfMessages=10,

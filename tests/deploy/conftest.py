@@ -29,8 +29,11 @@ DUMMY_AWS = {
 }
 
 
-def copy_project(destination: Path) -> Path:
-    """What Chalice deploys (app.py, chalicelib/, requirements, .chalice settings)."""
+def copy_project(destination: Path, build_cache: Path | None = None) -> Path:
+    """What Chalice deploys (app.py, chalicelib/, requirements, .chalice settings).
+
+    `build_cache` is shared as .chalice/deployments, Chalice's cache of built
+    dependencies, so a session downloads and builds them once."""
     destination.mkdir(parents=True, exist_ok=True)
     shutil.copy(PROJECT_ROOT / "app.py", destination / "app.py")
     shutil.copy(PROJECT_ROOT / "requirements.txt", destination / "requirements.txt")
@@ -41,10 +44,14 @@ def copy_project(destination: Path) -> Path:
     chalice_dir.mkdir(exist_ok=True)
     for path in (PROJECT_ROOT / ".chalice").glob("*.json"):
         shutil.copy(path, chalice_dir / path.name)
-    cache = PROJECT_ROOT / ".chalice" / "deployments"  # Chalice's dependency build cache
-    if cache.is_dir():
-        shutil.copytree(cache, chalice_dir / "deployments", dirs_exist_ok=True)
+    if build_cache is not None:
+        (chalice_dir / "deployments").symlink_to(build_cache, target_is_directory=True)
     return destination
+
+
+@pytest.fixture(scope="session")
+def build_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("chalice-deployments")
 
 
 @pytest.fixture(scope="session")
@@ -74,9 +81,9 @@ class Packaged:
 
 
 @pytest.fixture(scope="session")
-def packaged(tmp_path_factory: pytest.TempPathFactory, dummy_aws: None) -> Packaged:
+def packaged(tmp_path_factory: pytest.TempPathFactory, dummy_aws: None, build_cache: Path) -> Packaged:
     """`python -m infra.package --stage prod`, once per session."""
-    project_dir = copy_project(tmp_path_factory.mktemp("package-project"))
+    project_dir = copy_project(tmp_path_factory.mktemp("package-project"), build_cache)
     out = tmp_path_factory.mktemp("package-out") / PACKAGED_STAGE
     sam = package(project_dir, PACKAGED_STAGE, out)
     return Packaged(

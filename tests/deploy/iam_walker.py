@@ -295,9 +295,7 @@ class Walker:
         class_name = qualname.split(".")[0] if "." in qualname else None
         for child in _walk_own(node):
             if isinstance(child, ast.Import | ast.ImportFrom):  # importing runs module-level code
-                edges.update(
-                    t for a in _import_aliases([child]) if (t := self.resolve(module, local_aliases, a))
-                )
+                edges.update(t for a in _import_aliases([child]) if (t := self.resolve(module, local_aliases, a)))
             if isinstance(child, ast.Assign) and len(child.targets) == 1 and isinstance(child.targets[0], ast.Name):
                 service = self.client_service(module, local_aliases, child.value, variables)
                 if service:

@@ -52,8 +52,7 @@ def granted(ctx: PolicyContext, function: LambdaFunction) -> list[dict[str, Any]
 
 def covers(statements_: list[dict[str, Any]], action: str, arn: str | None) -> bool:
     return any(
-        action in s["Action"] and (arn is None or any(fnmatchcase(arn, r) for r in s["Resource"]))
-        for s in statements_
+        action in s["Action"] and (arn is None or any(fnmatchcase(arn, r) for r in s["Resource"])) for s in statements_
     )
 
 

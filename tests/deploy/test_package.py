@@ -173,7 +173,7 @@ def test_every_function_has_error_and_throttle_alarms(packaged: Packaged) -> Non
 
 
 def test_dead_letter_queue_depth_alarms(packaged: Packaged) -> None:
-    for queue in ("NotificationsDLQ", "LeadStreamDLQ", "SesFeedbackDLQ"):
+    for queue in ("NotificationsDLQ", "LeadStreamDLQ", "LeadAuditDLQ", "SesFeedbackDLQ"):
         props = _alarm_on(packaged, "ApproximateNumberOfMessagesVisible", {"Fn::GetAtt": [queue, "QueueName"]})
         assert props["Threshold"] == 1
         assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"

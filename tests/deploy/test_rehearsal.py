@@ -72,13 +72,13 @@ def deployed_state(endpoint: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def rehearsal(tmp_path_factory: pytest.TempPathFactory, dummy_aws: None) -> Iterator[Rehearsal]:
+def rehearsal(tmp_path_factory: pytest.TempPathFactory, dummy_aws: None, build_cache: Path) -> Iterator[Rehearsal]:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     process = subprocess.Popen([sys.executable, "-m", "devstack.emulator", "--port", str(port)], cwd=PROJECT_ROOT)
     try:
         wait_for_http(endpoint + "/moto-api/", 30, process)
-        project_dir = copy_project(tmp_path_factory.mktemp("rehearsal-project"))
+        project_dir = copy_project(tmp_path_factory.mktemp("rehearsal-project"), build_cache)
         aws = Aws("us-east-1", endpoint)
         first = deploy(project_dir, STAGE, aws)
         state = deployed_state(endpoint)

@@ -116,6 +116,38 @@ def valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
     return body
 
 
+def _insert(text: str, piece: str, at: int) -> str:
+    at = at % (len(text) + 1)
+    return text[:at] + piece + text[at:]
+
+
+@st.composite
+def one_rule_broken(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid lead with one edge character slipped into one string (or metadata key):
+    the sharpest probe of each field's character rules."""
+    body = draw(valid_bodies())
+    body.setdefault("message", "hello")
+    body.setdefault("phone", "+1 555 0100")
+    body.setdefault("metadata", {"plan": "pro"})
+    body.setdefault("source", "landing")
+    if not isinstance(body.get("metadata"), dict) or not body["metadata"]:
+        body["metadata"] = {"plan": "pro"}
+    piece = draw(st.sampled_from(EDGE_CHARACTERS))
+    at = draw(st.integers(0, 300))
+    target = draw(st.sampled_from(["name", "email", "phone", "message", "source", "metadata key", "metadata value"]))
+    if target.startswith("metadata"):
+        key = draw(st.sampled_from(sorted(body["metadata"])))
+        value = body["metadata"].pop(key)
+        if target == "metadata key":
+            key = _insert(key, piece, at)
+        else:
+            value = _insert(str(value), piece, at)
+        body["metadata"][key] = value
+    else:
+        body[target] = _insert(str(body[target] or "x"), piece, at)
+    return body
+
+
 def hostile_value(name: str) -> st.SearchStrategy[Any]:
     """Mostly plausible, often broken, sometimes of the wrong type entirely."""
     return st.one_of(VALID_BY_FIELD[name], any_text, huge_text, json_values)

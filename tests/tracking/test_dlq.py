@@ -285,6 +285,22 @@ def test_stream_dlq_records_are_reread_and_replayed_through_the_handler(ops_env)
     assert letter not in ids_in(dlq.list_letters(["lead-stream"], STAGE), "lead-stream")
 
 
+def test_audit_dlq_records_are_replayed_through_the_audit_consumer(ops_env):
+    from tests.tracking.helpers import audit_lines
+
+    lead_id = store_lead()
+    shard_id, record = insert_record_of(ops_env, lead_id)
+    letter = send(ops_env, "lead-audit-dlq", on_failure_record(shard_id, record, record, "on_lead_audit"))
+    report = dlq.redrive(["lead-audit"], STAGE, {letter})
+    assert [(r.outcome, r.detail) for r in report.results] == [
+        ("redriven", "1 record(s) replayed through on_lead_audit, 0 skipped")
+    ]
+    lines = audit_lines(os.environ["AUDIT_BUCKET"], ops_env.client("s3"))
+    assert [(line["action"], line["event_id"]) for line in lines if line["lead_id"] == lead_id] == [
+        ("created", record["eventID"])
+    ]
+
+
 def test_stream_replay_skips_an_erased_lead(ops_env):
     from chalicelib import admin
 
