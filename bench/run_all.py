@@ -33,7 +33,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,7 @@ def verdict(met: Any) -> str:
 def to_markdown(rows: list[dict[str, Any]]) -> str:
     header = (
         f"# leadflow benchmark results\n\n"
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}; Python {platform.python_version()}, "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M UTC}; Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, {platform.machine()}; every floor/peer measured in the same run.\n\n"
         "| bench | metric | value | unit | goal | compared with | its value | ratio | verdict |\n"
         "| --- | --- | ---: | --- | --- | --- | ---: | ---: | --- |\n"

@@ -65,7 +65,7 @@ class DeliveryKey:
 class Claim:
     """The outcome of trying to claim a send."""
 
-    state: str  # "claimed" | "suppressed" | "done" | "busy" | "abandoned"
+    state: str  # "claimed" | "suppressed" | "erased" | "done" | "busy" | "abandoned"
     token: str = ""
     record: dict[str, Any] | None = None
 
@@ -89,11 +89,15 @@ def get(delivery_id: str) -> dict[str, Any] | None:
     return from_item(found) if found else None
 
 
-def claim(key: DeliveryKey) -> Claim:
-    """Take the right to send this email once, unless its recipient is suppressed.
+ERASED_LEAD = "erased"
 
-    One transaction: the suppression check and the conditional claim, so a
-    send costs one ledger round trip. Safe under duplicates and races.
+
+def claim(key: DeliveryKey) -> Claim:
+    """Take the right to send this email once, unless its recipient is suppressed
+    or its lead was erased meanwhile (requests from other systems have no lead row).
+
+    One transaction: the checks and the conditional claim, so a send costs one
+    ledger round trip. Safe under duplicates and races.
     """
     client = aws.dynamodb()
     settings = get_settings()
@@ -134,13 +138,24 @@ def claim(key: DeliveryKey) -> Claim:
                         "ExpressionAttributeValues": to_item(values),
                     }
                 },
+                {
+                    "ConditionCheck": {
+                        "TableName": settings.leads_table,
+                        "Key": {"id": {"S": key.ref_id}},
+                        "ConditionExpression": "attribute_not_exists(id) OR #ls <> :erased",
+                        "ExpressionAttributeNames": {"#ls": "status"},
+                        "ExpressionAttributeValues": {":erased": {"S": ERASED_LEAD}},
+                    }
+                },
             ]
         )
     except client.exceptions.TransactionCanceledException as error:
-        reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-        if reasons and reasons[0] == "ConditionalCheckFailed":
+        failed = [r.get("Code") == "ConditionalCheckFailed" for r in error.response.get("CancellationReasons", [])]
+        if len(failed) > 2 and failed[2]:
+            return Claim(state="erased")
+        if failed and failed[0]:
             return Claim(state="suppressed")
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+        if len(failed) > 1 and failed[1]:
             return _judge_existing(key)
         raise
     return Claim(state="claimed", token=token)
@@ -241,14 +256,20 @@ def record_outcome(key: DeliveryKey, status: str, reason: str) -> bool:
     return True
 
 
-def advance_status(delivery_id: str, status: str, reason: str = "", **extra: Any) -> bool:
-    """Move a delivery forward to `status`; a no-op (False) if it is already there or beyond."""
+def advance_status(
+    delivery_id: str, status: str, reason: str = "", message_id: str | None = None, **extra: Any
+) -> bool:
+    """Move a delivery forward to `status`; a no-op (False) if it is already there or beyond,
+    or (with `message_id`) if the row does not carry that SES message id."""
     lower = [s for s, rank in STATUS_RANK.items() if rank < STATUS_RANK[status] and s != SENDING]
     fields: dict[str, Any] = {"status": status, "updated_at": iso_utc(), **extra}
     if reason:
         fields["reason"] = reason
     placeholders = {f":low{i}": s for i, s in enumerate(lower)}
     condition = "attribute_exists(delivery_id) AND #s IN (" + ", ".join(placeholders) + ")"
+    if message_id is not None:
+        condition += " AND message_id = :mid"
+        placeholders[":mid"] = message_id
     return _update(delivery_id, fields, condition, placeholders)
 
 

@@ -251,6 +251,24 @@ def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Out
     return Outcome(mask_email(recipient), delivery_id, target, changed)
 
 
+def apply_by_tags(event: FeedbackEvent, recipient: str) -> Outcome | None:
+    """The common case in one write: the tags name the ledger row, and a conditional
+    update moves it forward only if it carries this message id. None: take the slow path
+    (no tags, a redirected recipient, a duplicate, or a send not recorded yet)."""
+    lead_id, kind, target = event.tags.get("lead_id"), event.tags.get("kind"), _target(event)
+    if not lead_id or not kind or target is None:
+        return None
+    delivery_id = DeliveryKey(lead_id, kind, recipient).delivery_id
+    key = _feedback_key(event, recipient)
+    reason = _reason(event, recipient)
+    if not deliveries.advance_status(delivery_id, target, reason, message_id=event.message_id, feedback_key=key):
+        return None
+    _emit_metrics(target)
+    delivery = {"delivery_id": delivery_id, "lead_id": lead_id, "kind": kind, "message_id": event.message_id}
+    audit.record_notification_status(delivery, target, event.event_type, event.timestamp or iso_utc(), recipient)
+    return Outcome(mask_email(recipient), delivery_id, target, True)
+
+
 def handle(raw: str | dict[str, Any]) -> list[Outcome]:
     """Process one SES feedback record; raise FeedbackNotRecorded if any recipient is unmatched."""
     event = parse(raw)
@@ -260,10 +278,19 @@ def handle(raw: str | dict[str, Any]) -> list[Outcome]:
         # First, and whatever the ledger says: the address itself is bad.
         for recipient in event.recipients:
             suppression.suppress(recipient, _reason(event, recipient))
-    candidates = deliveries.find_by_message_id(event.message_id)
     outcomes: list[Outcome] = []
-    unmatched: list[str] = []
+    remaining: list[str] = []
     for recipient in event.recipients:
+        fast = apply_by_tags(event, recipient)
+        if fast is None:
+            remaining.append(recipient)
+        else:
+            outcomes.append(fast)
+    if not remaining:
+        return outcomes
+    candidates = deliveries.find_by_message_id(event.message_id)
+    unmatched: list[str] = []
+    for recipient in remaining:
         delivery = match(event, recipient, candidates)
         if delivery is None:
             unmatched.append(mask_email(recipient))

@@ -34,6 +34,10 @@ def send_job(job: EmailJob) -> str:
     log = get_logger()
     key = job.key
     claim = deliveries.claim(key)
+    if claim.state == "erased":
+        # The lead was erased while its event was in flight: send and keep nothing.
+        log.info("%s for an erased lead dropped", job.kind)
+        return "erased"
     if claim.state == "suppressed":
         if deliveries.record_outcome(key, deliveries.SUPPRESSED, SUPPRESSED_REASON):
             metrics.emit("Suppressed", 1, kind=job.kind)

@@ -12,6 +12,17 @@ import signal
 import threading
 
 
+def cache_backend_lookup() -> None:
+    """moto's server lists its own package directory (a listdir and ~200 stats)
+    under a global lock on every request to find the backend; the list never
+    changes, so compute it once. Under load this lock was most of the
+    emulator's time and serialised every request."""
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+
+
 def install_hooks() -> None:
     """Extension point for emulator behaviour moto lacks (SES outbox and feedback,
     stream long-polling for the event runtime)."""
@@ -29,6 +40,7 @@ def serve(host: str, port: int) -> None:
 
     # One line per AWS call would drown the stack's own log.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    cache_backend_lookup()
     install_hooks()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()

@@ -77,7 +77,9 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant("NotificationsQueue", ("sqs:GetQueueUrl", "sqs:ChangeMessageVisibility"), ("NotificationsQueue",)),
         Grant("BadRequestsToDLQ", ("sqs:GetQueueUrl", "sqs:SendMessage"), ("NotificationsDLQ",)),
         _ddb("Ledger", ("GetItem", "PutItem", "UpdateItem"), "DeliveriesTable"),
-        _ddb("Suppression", ("GetItem",), "SuppressionTable"),
+        # The claim transaction checks the suppression list and that the lead was not erased.
+        _ddb("Suppression", ("ConditionCheckItem",), "SuppressionTable"),
+        _ddb("LeadNotErased", ("ConditionCheckItem",), "LeadsTable"),
         Grant("SendMail", SES_SEND_ACTIONS, ("@ses-senders",)),
     ),
     "on_ses_feedback": (

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import boto3
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+]
 Phone = Annotated[str, StringConstraints(max_length=40, pattern=r"^[0-9 +\-().]*$")]
 Source = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")]
 
@@ -48,7 +52,7 @@ def to_item(lead: Lead, lead_id: str) -> dict[str, Any]:
         "name": {"S": lead.name},
         "email": {"S": lead.email},
         "source": {"S": lead.source},
-        "created_at": {"S": datetime.now(timezone.utc).isoformat()},
+        "created_at": {"S": datetime.now(UTC).isoformat()},
     }
     if lead.phone:
         item["phone"] = {"S": lead.phone}

@@ -201,3 +201,14 @@ def test_stream_failure_reports_the_first_failed_record(api_client, local_aws, m
     result = lead_events.handle_stream_batch(stream_event(images))
     assert result == {"batchItemFailures": [{"itemIdentifier": "101"}]}
     assert len(calls) == 2  # stops at the failure; the rest come again from there
+
+
+def test_lead_erased_while_in_flight_gets_no_email(api_client, local_aws):
+    from tests.conftest import ADMIN_TOKEN
+
+    lead_id, messages = queued_messages(api_client, local_aws)
+    erased = api_client.http.delete(f"/leads/{lead_id}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert erased.status_code == 200
+    assert notification_worker.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
+    assert sent_emails(local_aws) == []
+    assert delivery_rows(local_aws) == []
