@@ -59,3 +59,13 @@ dlq: $(STAMP)
 .PHONY: soak
 soak: $(STAMP)
 	$(PY) -m devstack.soak --leads $(or $(LEADS),500)
+
+# --- Proof: API fuzzing and benchmarks ---------------------------------------------
+# The long fuzz profile: at least 10,000 generated requests (make test runs a quick one).
+.PHONY: fuzz
+fuzz: $(STAMP)
+	LEADFLOW_FUZZ_PROFILE=long $(PY) -m pytest tests/fuzz
+
+# Every bench/*.py; one table in var/bench/results.md. Only some: make bench BENCH="cold_start".
+bench: $(STAMP)
+	$(PY) bench/run_all.py $(BENCH)

@@ -14,6 +14,7 @@ make, not the app).
 from __future__ import annotations
 
 import argparse
+import base64
 import email
 import json
 import os
@@ -21,7 +22,9 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,15 +41,23 @@ POLLER_OPERATIONS = frozenset(
 
 
 def operation(entry: dict) -> str:
+    """The AWS operation of a recorded request (JSON, query and REST protocols)."""
     headers = {k.lower(): v for k, v in entry.get("headers", {}).items()}
     target = headers.get("x-amz-target", "")
     if target:
         return target.rsplit(".", 1)[-1]
     body = entry.get("body") or ""
-    for part in str(body).split("&"):
-        if part.startswith("Action="):
-            return part.split("=", 1)[1]
-    return f"{entry.get('method', '')} {entry.get('url', '').split('?')[0].rsplit('/', 2)[-2:]}"
+    if entry.get("body_encoded"):
+        body = base64.b64decode(body).decode("utf-8", "replace")
+    action = urllib.parse.parse_qs(str(body)).get("Action")
+    if action:
+        return action[0]
+    path = urllib.parse.urlsplit(entry.get("uri") or entry.get("url") or "").path
+    if "/v2/email/outbound-emails" in path:
+        return "SendEmail"
+    if entry.get("method") == "PUT":
+        return "S3 PutObject"
+    return f"{entry.get('method', '')} {path}"
 
 
 def moto_api(endpoint: str, path: str, method: str = "POST") -> bytes:
@@ -56,9 +67,10 @@ def moto_api(endpoint: str, path: str, method: str = "POST") -> bytes:
         return response.read()
 
 
-def count_calls(endpoint: str) -> tuple[int, int]:
+def count_calls(endpoint: str) -> tuple[int, int, Counter[str]]:
     raw = moto_api(endpoint, "download-recording", method="GET").decode()
     app_calls = poller_calls = 0
+    by_operation: Counter[str] = Counter()
     for line in raw.splitlines():
         if not line.strip():
             continue
@@ -69,7 +81,8 @@ def count_calls(endpoint: str) -> tuple[int, int]:
             poller_calls += 1
         else:
             app_calls += 1
-    return app_calls, poller_calls
+            by_operation[operation(entry)] += 1
+    return app_calls, poller_calls, by_operation
 
 
 def post(api_url: str, index: int, run: str) -> tuple[str, float, float]:
@@ -98,11 +111,34 @@ def render_time_ms(iterations: int = 2000) -> float:
     return (time.perf_counter() - started) / iterations * 1000
 
 
+def drive(api_url: str, outbox: Path, count: int, rate: float | None, run: str, per_lead: int,
+          timeout: float) -> tuple[dict[str, tuple[float, float]], dict[str, float]]:
+    """POST `count` leads (at `rate` per second, or as fast as 8 clients go) and wait for their emails."""
+    posts: dict[str, tuple[float, float]] = {}
+    began = time.time()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = []
+        for i in range(count):
+            futures.append(pool.submit(post, api_url, i, run))
+            if rate:
+                time.sleep(max(0.0, began + (i + 1) / rate - time.time()))
+        for future in futures:
+            lead_id, started, took = future.result()
+            posts[lead_id] = (started, took)
+    return posts, _complete_leads(outbox, posts, per_lead, time.time() + timeout)
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--leads", type=int, default=200)
-    parser.add_argument("--rate", type=float, default=25.0, help="leads per second")
-    parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--rate", type=float, default=5.0, help="steady rate for the latency phase (leads/s)")
+    parser.add_argument("--timeout", type=float, default=180.0)
     args = parser.parse_args()
 
     from devstack.provision import stage_environment
@@ -111,50 +147,43 @@ def main() -> None:
 
     team = [a.strip() for a in stage_environment("local")["TEAM_ADDRESSES"].split(",") if a.strip()]
     per_lead = len(team) + 1
-    run = str(int(time.time()))
     with tempfile.TemporaryDirectory(prefix="leadflow-bench-") as tmp:
         os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(tmp) / "recording.jsonl")
         config = StackConfig(aws_port=free_port(), api_port=free_port(), outbox=Path(tmp) / "outbox")
         with LocalStack(config):
             for i in range(3):  # warm the API, the runtime's handlers and the clients
-                post(config.api_url, -1 - i, run)
+                post(config.api_url, -1 - i, "warm")
             time.sleep(3)
             moto_api(config.aws_endpoint, "reset-recording")
             moto_api(config.aws_endpoint, "start-recording")
-            posts: dict[str, tuple[float, float]] = {}
-            interval = 1.0 / args.rate
-            began = time.time()
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                futures = []
-                for i in range(args.leads):
-                    futures.append(pool.submit(post, config.api_url, i, run))
-                    time.sleep(max(0.0, began + (i + 1) * interval - time.time()))
-                for future in futures:
-                    lead_id, started, took = future.result()
-                    posts[lead_id] = (started, took)
-            deadline = time.time() + args.timeout
-            complete = _complete_leads(config.outbox, posts, per_lead, deadline)
+            steady, steady_done = drive(config.api_url, config.outbox, args.leads, args.rate, "steady", per_lead,
+                                        args.timeout)
+            time.sleep(3)  # let delivery feedback for the last leads finish before counting calls
             moto_api(config.aws_endpoint, "stop-recording")
-            app_calls, poller_calls = count_calls(config.aws_endpoint)
+            app_calls, poller_calls, by_operation = count_calls(config.aws_endpoint)
+            burst, burst_done = drive(config.api_url, config.outbox, args.leads, None, "burst", per_lead,
+                                      args.timeout)
 
-    latencies = sorted((done - posts[lead][0]) * 1000 for lead, done in complete.items())
-    post_ms = sorted(took * 1000 for _, took in posts.values())
-    lost = len(posts) - len(complete)
-    span = max(complete.values()) - min(s for s, _ in posts.values()) if complete else float("inf")
-    p50 = statistics.median(latencies) if latencies else float("nan")
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else float("nan")
-    floor_p50 = statistics.median(post_ms)
-    print(f"{len(posts)} leads at {args.rate}/s: {len(complete)} complete, {lost} lost")
-    emit_row("pipeline", "p50 POST -> both emails", p50, "ms", "< 500 ms", "p50 POST /leads response", floor_p50,
-             met=p50 < 500)
-    emit_row("pipeline", "p99 POST -> both emails", p99, "ms", "< 2000 ms", "p50 POST /leads response", floor_p50,
-             met=p99 < 2000)
-    rate = len(complete) / span if complete else 0.0
-    emit_row("pipeline", "sustained leads/s, nothing lost", rate if lost == 0 else 0.0, "leads/s", ">= 20",
-             f"offered rate ({args.rate}/s)", args.rate, met=lost == 0 and rate >= 20)
-    per_lead_calls = app_calls / max(1, len(posts))
-    emit_row("pipeline", "AWS calls per lead (app)", per_lead_calls, "calls", "<= 10",
-             "event-source polling calls per lead", poller_calls / max(1, len(posts)), met=per_lead_calls <= 10)
+    latencies = sorted((done - steady[lead][0]) * 1000 for lead, done in steady_done.items())
+    floor_p50 = statistics.median(sorted(took * 1000 for _, took in steady.values()))
+    print(f"steady: {len(steady)} leads at {args.rate}/s, {len(steady_done)} complete")
+    emit_row("pipeline", f"p50 POST -> both emails ({args.rate:g} leads/s)", percentile(latencies, 0.5), "ms",
+             "< 500 ms", "p50 POST /leads response", floor_p50, met=percentile(latencies, 0.5) < 500)
+    emit_row("pipeline", f"p99 POST -> both emails ({args.rate:g} leads/s)", percentile(latencies, 0.99), "ms",
+             "< 2000 ms", "p50 POST /leads response", floor_p50, met=percentile(latencies, 0.99) < 2000)
+    lost = len(burst) - len(burst_done)
+    span = max(burst_done.values()) - min(s for s, _ in burst.values()) if burst_done else float("inf")
+    rate = len(burst_done) / span if lost == 0 else 0.0
+    print(f"burst: {len(burst)} leads posted at once, {len(burst_done)} complete, {lost} lost, {span:.1f} s")
+    emit_row("pipeline", "sustained leads/s, nothing lost (burst)", rate, "leads/s", ">= 20",
+             "POST /leads accepted per s in the burst", len(burst) / (max(s for s, _ in burst.values())
+                                                                      - min(s for s, _ in burst.values()) + 1e-9),
+             met=lost == 0 and rate >= 20)
+    per_lead_calls = app_calls / max(1, len(steady))
+    print("app calls per lead by operation: " + ", ".join(
+        f"{name} {count / len(steady):.2f}" for name, count in by_operation.most_common()))
+    emit_row("pipeline", "AWS calls per lead (app, incl. feedback + audit)", per_lead_calls, "calls", "<= 10",
+             "event-source polling calls per lead", poller_calls / max(1, len(steady)), met=per_lead_calls <= 10)
     render_ms = render_time_ms()
     emit_row("pipeline", "template render per email", render_ms, "ms", "< 1 ms", "none", None, met=render_ms < 1)
 

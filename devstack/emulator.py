@@ -41,6 +41,9 @@ def serve(host: str, port: int) -> None:
     # One line per AWS call would drown the stack's own log.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     cache_backend_lookup()
+    from devstack import emulator_dynamodb
+
+    emulator_dynamodb.install()
     install_hooks()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()

@@ -136,6 +136,16 @@ class LocalStack:
             time.sleep(0.1)
         return runtime
 
+    def restart_runtime(self) -> subprocess.Popen[bytes]:
+        """Stop the event runtime as Ctrl-C would and start it again (the soak does this
+        mid-run): streams resume from their checkpoints, queues keep what was not done."""
+        for process in [p for p in self.processes if "devstack.runtime" in list(map(str, p.args))]:  # type: ignore[arg-type]
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(timeout=30)
+            self.processes.remove(process)
+        return self.start_runtime()
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             if process.poll() is None:

@@ -466,7 +466,7 @@ def _data_resources() -> dict[str, Any]:
                 "EventDestination": {
                     "Name": "feedback-to-sns",
                     "Enabled": True,
-                    "MatchingEventTypes": ["send", "reject", "delivery", "bounce", "complaint"],
+                    "MatchingEventTypes": ["reject", "delivery", "bounce", "complaint"],
                     "SnsDestination": {"TopicARN": {"Ref": "SesFeedbackTopic"}},
                 },
             },

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,8 @@ from devstack.events.checkpoints import CheckpointStore
 from devstack.events.destinations import Destinations
 from devstack.events.discovery import LoadedApp, event_sources, function_for, load_app
 from devstack.events.invoker import wait_for_idle
-from devstack.events.queues import QueuePoller, QueueSource, queue_arn
+from devstack.events.queues import QueueSource, queue_arn, queue_receiver
+from devstack.events.receiver import RECEIVE_WAIT_SECONDS, Receiver
 from devstack.events.streams import StreamMapping, StreamSource
 from devstack.events.topics import TopicSource, TopicSubscriber
 from devstack.provision import LOCAL_ACCOUNT
@@ -85,6 +87,7 @@ class EventRuntime:
         self.options = options
         self.stop_event = threading.Event()
         self.workers: list[threading.Thread] = []
+        self.receivers: list[Receiver] = []
         self.destinations: Destinations | None = None
 
     def _spawn(self, name: str, run: Callable[[], None]) -> None:
@@ -116,8 +119,9 @@ class EventRuntime:
             window_seconds=float(config.maximum_batching_window_in_seconds or 0),
             settings=chosen,
         )
-        for worker in range(concurrency(config.maximum_concurrency)):
-            self._spawn(f"sqs-{config.name}-{worker}", QueuePoller(source, self.stop_event).run)
+        receiver = queue_receiver(source, concurrency(config.maximum_concurrency), self.stop_event)
+        receiver.start()
+        self.receivers.append(receiver)
 
     def _start_topic(self, loaded: LoadedApp, config: SNSEventConfig, chosen: settings.HandlerSettings) -> None:
         source = TopicSource(
@@ -131,8 +135,9 @@ class EventRuntime:
         assert self.destinations is not None
         subscriber = TopicSubscriber(source, self.destinations, self.stop_event)
         subscriber.setup()  # subscribed before we report ready, so no publish is missed
-        for worker in range(concurrency()):
-            self._spawn(f"sns-{config.name}-{worker}", subscriber.run)
+        receiver = subscriber.receiver(concurrency())
+        receiver.start()
+        self.receivers.append(receiver)
 
     def start(self, prepare: Callable[[], None] | None = None) -> int:
         """Start every handler's source; return how many started.
@@ -164,12 +169,16 @@ class EventRuntime:
         return started
 
     def stop(self, grace_seconds: float = 5.0) -> None:
-        """Stop polling; give in-flight invocations a moment to finish.
+        """Stop polling and let work under way finish (up to `grace_seconds`).
 
-        Pollers blocked in a long poll are left to die with the process: what
-        they might still receive becomes visible again after its visibility
-        timeout, as after a Lambda crash.
+        Queue receivers end their current receive and hand back what arrives
+        after the stop, so nothing waits out a visibility timeout because of a
+        restart. Stream pollers hold no messages: they simply stop; the
+        checkpoint covers every batch that finished.
         """
         self.stop_event.set()
+        deadline = time.monotonic() + max(grace_seconds, RECEIVE_WAIT_SECONDS + 1.0)
         if not wait_for_idle(grace_seconds):
             log.warning("stopping with a handler still running")
+        for receiver in self.receivers:
+            receiver.join(deadline)

@@ -16,15 +16,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from devstack.events import clients, filtering, shapes
-from devstack.events.invoker import Function, busy, invoke
+from devstack.events.invoker import Function, invoke
+from devstack.events.receiver import RECEIVE_WAIT_SECONDS, SQS_MAX_BATCH, Receiver
 from devstack.events.settings import HandlerSettings
 
 log = logging.getLogger("devstack.runtime")
-
-SQS_MAX_RECEIVE = 10
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,9 @@ def queue_arn(sqs: Any, queue_url: str) -> str:
     return str(sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 
-class QueuePoller:
+class QueueConsumer:
+    """Reads batches as the mapping would and handles them; a Receiver drives it."""
+
     def __init__(self, source: QueueSource, stop: threading.Event) -> None:
         self.source = source
         self.stop = stop
@@ -50,7 +49,7 @@ class QueuePoller:
     def _receive(self, limit: int, wait_seconds: int) -> list[dict[str, Any]]:
         response = self.sqs.receive_message(
             QueueUrl=self.source.queue_url,
-            MaxNumberOfMessages=min(SQS_MAX_RECEIVE, limit),
+            MaxNumberOfMessages=min(SQS_MAX_BATCH, limit),
             WaitTimeSeconds=wait_seconds,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
@@ -58,24 +57,30 @@ class QueuePoller:
         return list(response.get("Messages", []))
 
     def read_batch(self) -> list[dict[str, Any]]:
+        """Up to batch_size messages, gathering for up to the batching window once one arrived."""
         source = self.source
-        messages = self._receive(source.batch_size, clients.LONG_POLL_SECONDS)
+        messages = self._receive(source.batch_size, RECEIVE_WAIT_SECONDS)
         if not messages:
             return []
         deadline = time.monotonic() + source.window_seconds
         while len(messages) < source.batch_size and not self.stop.is_set():
             remaining = deadline - time.monotonic()
-            if remaining <= 0 and source.batch_size <= SQS_MAX_RECEIVE:
+            if remaining <= 0 and source.batch_size <= SQS_MAX_BATCH:
                 break
-            more = self._receive(source.batch_size - len(messages), max(0, min(20, math.ceil(remaining))))
+            wait = max(0, min(RECEIVE_WAIT_SECONDS, math.ceil(remaining)))
+            more = self._receive(source.batch_size - len(messages), wait)
             if not more and remaining <= 0:
                 break
             messages.extend(more)
         return messages
 
+    def read(self, free: int) -> list[list[dict[str, Any]]]:
+        batch = self.read_batch()
+        return [batch] if batch else []
+
     def _delete(self, messages: list[dict[str, Any]]) -> None:
-        for start in range(0, len(messages), SQS_MAX_RECEIVE):
-            chunk = messages[start:start + SQS_MAX_RECEIVE]
+        for start in range(0, len(messages), SQS_MAX_BATCH):
+            chunk = messages[start:start + SQS_MAX_BATCH]
             entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
             response = self.sqs.delete_message_batch(QueueUrl=self.source.queue_url, Entries=entries)
             for failure in response.get("Failed", []):
@@ -105,17 +110,10 @@ class QueuePoller:
         failed = set(outcome.failed_ids)
         self._delete([by_id[r["messageId"]] for r in wanted if r["messageId"] not in failed])
 
-    def run(self) -> None:
-        log.info("polling queue handler=%s queue=%s", self.source.function.name, self.source.queue_arn)
-        backoff = 1.0
-        while not self.stop.is_set():
-            try:
-                messages = self.read_batch()
-                if messages and not self.stop.is_set():
-                    with busy():
-                        self.process(messages)
-                backoff = 1.0
-            except (BotoCoreError, ClientError) as exc:
-                log.error("queue poll failed handler=%s: %s", self.source.function.name, exc)
-                self.stop.wait(backoff)
-                backoff = min(10.0, backoff * 2)
+
+def queue_receiver(source: QueueSource, workers: int, stop: threading.Event) -> Receiver:
+    """Lambda runs several batches of one queue at once; each batch is one invocation."""
+    consumer = QueueConsumer(source, stop)
+    log.info("polling queue handler=%s queue=%s workers=%d", source.function.name, source.queue_arn, workers)
+    return Receiver(f"sqs-{source.function.name}", consumer.sqs, source.queue_url, consumer.read,
+                    consumer.process, workers, stop)

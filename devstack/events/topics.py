@@ -12,7 +12,8 @@ twice (MaximumRetryAttempts, default 2) with backoff, then the event goes to
 the OnFailure destination if one is configured, else it is dropped. Lambda
 waits about 1 and then 2 minutes; locally the waits are scaled to 1 s and
 2 s (`retry_delay_seconds` times 1, 2, 4 ...), kept in the tap queue as
-message visibility so they also survive a restart.
+message visibility so they also survive a restart. Several notifications
+are handled at once (Lambda invokes SNS subscribers concurrently).
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from devstack.events import clients, shapes
 from devstack.events.destinations import Destinations
-from devstack.events.invoker import Function, busy, invoke
+from devstack.events.invoker import Function, invoke
+from devstack.events.receiver import RECEIVE_WAIT_SECONDS, SQS_MAX_BATCH, Receiver
 from devstack.events.settings import ASYNC_DEFAULT_MAX_AGE, HandlerSettings
 
 log = logging.getLogger("devstack.runtime")
@@ -174,23 +176,20 @@ class TopicSubscriber:
                 QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=delay
             )
 
-    def run(self) -> None:
-        backoff = 1.0
-        while not self.stop.is_set():
-            try:
-                response = self.sqs.receive_message(
-                    QueueUrl=self.queue_url,
-                    MaxNumberOfMessages=10,
-                    WaitTimeSeconds=clients.LONG_POLL_SECONDS,
-                    AttributeNames=["ApproximateReceiveCount"],
-                )
-                for message in response.get("Messages", []):
-                    if self.stop.is_set():
-                        break
-                    with busy():
-                        self.deliver(message)
-                backoff = 1.0
-            except (BotoCoreError, ClientError) as exc:
-                log.error("topic delivery failed handler=%s: %s", self.source.function.name, exc)
-                self.stop.wait(backoff)
-                backoff = min(10.0, backoff * 2)
+    def read(self, free: int) -> list[list[dict[str, Any]]]:
+        """Each notification is its own invocation, as SNS invokes Lambda once per message."""
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(SQS_MAX_BATCH, free),
+            WaitTimeSeconds=RECEIVE_WAIT_SECONDS,
+            AttributeNames=["ApproximateReceiveCount"],
+        )
+        return [[message] for message in response.get("Messages", [])]
+
+    def handle(self, unit: list[dict[str, Any]]) -> None:
+        for message in unit:
+            self.deliver(message)
+
+    def receiver(self, workers: int) -> Receiver:
+        return Receiver(f"sns-{self.source.function.name}", self.sqs, self.queue_url, self.read, self.handle,
+                        workers, self.stop)

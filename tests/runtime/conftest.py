@@ -195,8 +195,15 @@ class RuntimeProcess:
         return self
 
     def stop(self) -> None:
+        """As `make run` stops it: SIGTERM, and the runtime winds down."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
+            self.process.wait(timeout=15)
+
+    def kill(self) -> None:
+        """Test teardown: nothing is left to wind down for."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
             self.process.wait(timeout=15)
 
     def records(self, handler: str | None = None) -> list[dict[str, Any]]:
@@ -227,4 +234,4 @@ def start_runtime(runtime_emulator: EmulatorServer, resources: FixtureResources,
 
     yield start
     for runtime in started:
-        runtime.stop()
+        runtime.kill()

@@ -68,3 +68,15 @@ def test_a_handler_whose_queue_is_missing_is_reported_and_the_others_still_run(r
     assert "handler=on_queue not started" in runtime.log_text()
     resources.put("still-served")
     wait_until(lambda: runtime.records("on_stream"))
+
+
+def test_a_restart_strands_no_message_for_a_visibility_timeout(resources, start_runtime):
+    """A killed poller's pending receive would take the next message and hide it for 60 s."""
+    sqs = resources.emulator.client("sqs")
+    sqs.set_queue_attributes(QueueUrl=resources.queue_url, Attributes={"VisibilityTimeout": "60"})
+    runtime = start_runtime("queue")
+    runtime.stop()
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody=json.dumps({"n": "after-stop"}))
+    runtime.start()
+    wait_until(lambda: bodies(runtime), timeout=15)  # well inside the 60 s visibility timeout
+    assert [json.loads(b)["n"] for b in bodies(runtime)] == ["after-stop"]

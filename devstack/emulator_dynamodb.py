@@ -1,0 +1,94 @@
+"""A faster TransactWriteItems for the emulator, with DynamoDB's own semantics.
+
+moto deep-copies every table a transaction names so it can roll back, which
+makes each transaction cost O(table size): at a few hundred leads a
+one-item claim took ~50 ms and dominated the local pipeline. DynamoDB
+evaluates every condition of a transaction before it writes anything, and
+writes all or nothing; doing the same here (check every item first, then
+write) needs no copy at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+WRITE_OPS = {"Put", "Update", "Delete"}
+ALL_OPS = WRITE_OPS | {"ConditionCheck"}
+
+
+def _key_of(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return dict(op["Key"])
+    table = backend.get_table(op["TableName"])
+    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    return key
+
+
+def _check(backend: Any, op: dict[str, Any], key: dict[str, Any]) -> tuple[str, str, Any] | tuple[None, None, None]:
+    from moto.dynamodb.comparisons import get_filter_expression as filter_expression
+    from moto.dynamodb.exceptions import ConditionalCheckFailed
+
+    condition = op.get("ConditionExpression")
+    if condition is None:
+        return (None, None, None)
+
+    current = backend.get_item(op["TableName"], key)
+    check = filter_expression(condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues"))
+    if check.expr(current):
+        return (None, None, None)
+    old = None
+    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+        old = current.to_json()["Attributes"]
+    return ("ConditionalCheckFailed", str(ConditionalCheckFailed().message), old)
+
+
+def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    from moto.dynamodb.exceptions import (
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    planned: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    seen: set[tuple[str, str]] = set()
+    errors: list[Any] = []
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(item.items()))
+        if op_type not in ALL_OPS:
+            raise ValueError("Unsupported transaction operation")
+        key = _key_of(self, op_type, op)
+        marker = (str(op["TableName"]), str(dict(sorted(key.items()))))
+        if marker in seen:
+            raise MultipleTransactionsException()
+        seen.add(marker)
+        try:
+            errors.append(_check(self, op, key))
+        except Exception as error:  # noqa: BLE001 - reported per item, as moto does
+            errors.append((type(error).__name__, str(error), None))
+        planned.append((op_type, op, key))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    for op_type, op, key in planned:
+        names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        if op_type == "Put":
+            self.put_item(op["TableName"], op["Item"])
+        elif op_type == "Delete":
+            self.delete_item(op["TableName"], key)
+        elif op_type == "Update":
+            self.update_item(
+                op["TableName"], key, update_expression=op["UpdateExpression"],
+                expression_attribute_names=names, expression_attribute_values=values,
+            )
+
+
+def install() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
