@@ -105,7 +105,7 @@ class LocalStack:
             if self.config.with_api:
                 api = self.spawn(
                     [
-                        str(Path(sys.executable).parent / "chalice"), "local", "--stage", self.config.stage,
+                        sys.executable, "-m", "devstack.api", "--stage", self.config.stage,
                         "--host", self.config.host, "--port", str(self.config.api_port), "--no-autoreload",
                     ]
                 )

@@ -29,7 +29,7 @@ from typing import Any
 
 import boto3
 
-from infra import project
+from infra import gateway_responses, project
 from infra.app_model import LambdaFunction, describe_app, function_kinds
 from infra.bindings import environment_from_outputs
 from infra.mappings import Arns, Change, apply_all
@@ -142,6 +142,9 @@ def deploy(project_dir: Path, stage: str, aws: Aws, profile: str | None = None) 
     configure_stage(project_dir, stage, functions)
     write_policy_files(project_dir, stage, functions, account=account, region=aws.region)
     run_chalice_deploy(project_dir, stage, aws, profile)
+    rest_api_id = gateway_responses.deployed_rest_api_id(project_dir, stage)
+    if rest_api_id:
+        gateway_responses.apply(aws.client("apigateway"), rest_api_id)
     report.mapping_changes, report.warnings = apply_mapping_settings(project_dir, stage, aws, functions, account)
     return report
 

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from infra import project
+from infra import gateway_responses, project
 from infra.app_model import LambdaFunction, describe_app, function_kinds
 from infra.bindings import ENV_BINDINGS
 from infra.event_sources import sam_event_invoke_config, sam_event_properties
@@ -99,6 +99,7 @@ def merge_template(project_dir: Path, stage: str, functions: list[LambdaFunction
         resources[role] = {
             "Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": cfn_policy(ctx, function)}]}
         }
+    resources.update(gateway_responses.cfn_resources())
     stage_parameter = {**base["Parameters"]["Stage"], "Default": stage, "AllowedValues": [stage]}
     return {
         "Description": f"leadflow {stage}: API, event handlers and every resource they use",

@@ -284,3 +284,18 @@ def test_every_stage_names_its_own_resources(stage: str) -> None:
         physical = ctx.physical_name(binding.logical_id)
         if binding.output.endswith("Name") and "${AWS::AccountId}" not in physical:
             assert ctx.env[variable] == physical, (stage, variable)
+
+
+def test_authorizer_401_and_403_use_the_api_error_shape(packaged: Packaged) -> None:
+    responses = {
+        r["Properties"]["ResponseType"]: r["Properties"]
+        for r in of_type(packaged, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    assert set(responses) == {"UNAUTHORIZED", "ACCESS_DENIED"}
+    assert responses["UNAUTHORIZED"]["StatusCode"] == "401"
+    assert responses["ACCESS_DENIED"]["StatusCode"] == "403"
+    for props in responses.values():
+        body = json.loads(props["ResponseTemplates"]["application/json"])
+        assert set(body) == {"error", "message"}
+        assert props["RestApiId"] == {"Ref": "RestAPI"}
+    assert "RestAPI" in packaged.template["Resources"]

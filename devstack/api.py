@@ -1,0 +1,44 @@
+"""`chalice local` with API Gateway's Gateway Responses for 401 and 403.
+
+On AWS the stage's Gateway Responses (infra) give the authorizer's 401/403
+the API's documented error shape; `chalice local` hard-codes API Gateway's
+default bodies instead. This entry point runs the real `chalice local` with
+the same bodies, so local and AWS answer alike.
+
+    python -m devstack.api --stage local --host 127.0.0.1 --port 8000
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+
+def install_gateway_responses() -> None:
+    from chalice import local
+
+    from chalicelib.auth import GATEWAY_RESPONSE_BODIES
+
+    bodies = {status: json.dumps(body).encode() for status, body in GATEWAY_RESPONSE_BODIES.values()}
+    original = local.ChaliceRequestHandler._send_error_response
+
+    def send_error_response(self: Any, error: Any) -> None:
+        if error.CODE in bodies:
+            error.body = bodies[error.CODE]
+            error.headers = {**error.headers, "Content-Type": "application/json"}
+        original(self, error)
+
+    local.ChaliceRequestHandler._send_error_response = send_error_response  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> None:
+    from chalice.cli import main as chalice_main
+
+    install_gateway_responses()
+    sys.argv = ["chalice", "local", *argv]
+    chalice_main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
