@@ -108,7 +108,8 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
 def parse_limit(raw: str | None) -> int | None:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    # isascii(): str.isdigit() and int() also accept other scripts' digits ("٣").
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         return None
     return int(raw)
 

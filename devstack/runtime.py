@@ -58,6 +58,9 @@ def install_faults() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        # It creates queues and subscriptions: never let it loose on a real account.
+        sys.exit("AWS_ENDPOINT_URL is not set: the local event runtime only runs against the emulator")
     logging.basicConfig(
         stream=sys.stdout, level=args.log_level.upper(), format="%(asctime)s runtime %(levelname)s %(message)s"
     )

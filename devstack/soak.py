@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -125,19 +124,6 @@ def post_lead(api_url: str, index: int, run: str) -> str:
         except OSError:
             time.sleep(0.2 * (attempt + 1))  # the retry is safe: same Idempotency-Key
     raise RuntimeError(f"lead {index} could not be posted")
-
-
-def runtime_process(stack: LocalStack) -> subprocess.Popen[bytes]:
-    return next(p for p in stack.processes if "devstack.runtime" in " ".join(map(str, p.args)))
-
-
-def restart_runtime(stack: LocalStack) -> None:
-    """Kill the event runtime hard, as a crashed host would, and start it again."""
-    process = runtime_process(stack)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    stack.processes.remove(process)
-    stack.spawn(list(map(str, process.args)))
 
 
 def shorten_visibility(endpoint: str, queue: str) -> None:
@@ -245,7 +231,7 @@ def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: 
                     ids = pool.map(lambda i: post_lead(config.api_url, i, run), batch)
                     index_of.update({lead_id: index for index, lead_id in zip(batch, ids, strict=True)})
                     if start <= leads // 2 < start + per_second:
-                        restart_runtime(stack)
+                        stack.restart_runtime(signal.SIGKILL)  # a crash, not a clean stop
                     time.sleep(1)
             expected = expected_emails(list(index_of), env, run, index_of)
             rows = wait_until_settled(config.aws_endpoint, env["DELIVERIES_TABLE"], expected, settle_timeout)

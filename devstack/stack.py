@@ -136,12 +136,12 @@ class LocalStack:
             time.sleep(0.1)
         return runtime
 
-    def restart_runtime(self) -> subprocess.Popen[bytes]:
-        """Stop the event runtime as Ctrl-C would and start it again (the soak does this
-        mid-run): streams resume from their checkpoints, queues keep what was not done."""
+    def restart_runtime(self, stop_signal: int = signal.SIGTERM) -> subprocess.Popen[bytes]:
+        """Stop the event runtime (as Ctrl-C would, or with SIGKILL as a crash would) and
+        start it again: streams resume from their checkpoints, queues keep what was not done."""
         for process in [p for p in self.processes if "devstack.runtime" in list(map(str, p.args))]:  # type: ignore[arg-type]
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
+                os.killpg(process.pid, stop_signal)
                 process.wait(timeout=30)
             self.processes.remove(process)
         return self.start_runtime()

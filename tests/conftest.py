@@ -92,15 +92,18 @@ class Emulator:
 
 
 @pytest.fixture(scope="session")
-def emulator_server() -> Iterator[Emulator]:
+def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     """The emulator as a separate server process, provisioned once per session."""
     from devstack.provision import provision
     from devstack.stack import wait_for_http
 
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
+    outbox = tmp_path_factory.mktemp("emulator-outbox")
     process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.emulator", "--port", str(port)], cwd=PROJECT_ROOT
+        [sys.executable, "-m", "devstack.emulator", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "LEADFLOW_OUTBOX": str(outbox)},
     )
     try:
         wait_for_http(endpoint + "/moto-api/", 30, process)

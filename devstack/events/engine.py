@@ -88,7 +88,7 @@ class EventRuntime:
         self.stop_event = threading.Event()
         self.workers: list[threading.Thread] = []
         self.receivers: list[Receiver] = []
-        self.destinations: Destinations | None = None
+        self.destinations = Destinations()
 
     def _spawn(self, name: str, run: Callable[[], None]) -> None:
         self.workers.append(threads.start(name, run, self.stop_event))
@@ -103,7 +103,6 @@ class EventRuntime:
             starting_position=chosen.starting_position or config.starting_position,
             settings=chosen,
         )
-        assert self.destinations is not None
         mapping = StreamMapping(source, checkpoints, self.destinations, self.stop_event)
         mapping.refresh()  # the shards' pollers start now, not after the first refresh interval
         self._spawn(f"stream-{config.name}", mapping.run)
@@ -132,7 +131,6 @@ class EventRuntime:
             stage=loaded.stage,
             retry_delay_seconds=self.options.async_retry_delay_seconds,
         )
-        assert self.destinations is not None
         subscriber = TopicSubscriber(source, self.destinations, self.stop_event)
         subscriber.setup()  # subscribed before we report ready, so no publish is missed
         receiver = subscriber.receiver(concurrency())
@@ -151,7 +149,6 @@ class EventRuntime:
             prepare()
         per_handler = settings.load(options.settings_path, options.stage)
         checkpoints = CheckpointStore(options.state_dir / f"checkpoints-{options.stage}.json")
-        self.destinations = Destinations()
         started = 0
         for config in event_sources(loaded.app):
             chosen = per_handler.get(config.name, settings.HandlerSettings())

@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -62,7 +62,6 @@ class Batch:
     end_sequence: str  # checkpoint once this batch is done (last record read for it)
     failed_attempts: int = 0
     invocations: int = 0
-    last_error: str | None = field(default=None)
 
 
 def sequence(record: dict[str, Any]) -> str:

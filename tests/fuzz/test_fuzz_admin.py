@@ -113,12 +113,15 @@ def test_get_one_lead(fuzz_api, seeded, data, authorization, extra):
         assert body["id"] == lead_id and isinstance(body["notifications"], list), body
 
 
+# A URL cannot carry a lone surrogate: leave those to the body fuzzing.
+url_text = strategies.any_text.map(lambda text: text.encode("utf-8", "replace").decode("utf-8"))
 limits = st.one_of(
-    st.none(), st.integers(-5, 130).map(str), st.sampled_from(["", "1e2", "10.0", " 5", "٣", "0x10", "9" * 400]),
-    strategies.any_text,
+    st.none(), st.integers(-5, 130).map(str),
+    st.sampled_from(["", "1e2", "10.0", " 5", "5 ", "+5", "٣", "３", "²", "0x10", "05", "9" * 400]),
+    url_text,
 )
 cursors = st.one_of(
-    st.none(), st.just(""), strategies.any_text, st.binary(max_size=80).map(lambda b: b.hex()),
+    st.none(), st.just(""), url_text, st.binary(max_size=80).map(lambda b: b.hex()),
     st.sampled_from(["eyJjIjoiMjAyNi0wMS0wMVQwMDowMDowMC4wMDBaIiwiaSI6IngifQ", "e30", "W10", "=" * 8, "A" * 300]),
 )
 

@@ -93,3 +93,16 @@ def test_settings_resolve_on_failure_from_the_resources_template():
     assert settings.on_failure == "arn:aws:sqs:us-east-1:123456789012:leadflow-local-lead-stream-dlq"
     assert settings.report_batch_item_failures and settings.stream_retries() == 3
     assert parse({}, "local").stream_retries() == -1 and parse({}, "local").async_retries() == 2
+
+
+def test_checkpoints_only_move_forward_and_keep_other_processes_positions(tmp_path):
+    from devstack.events.checkpoints import CheckpointStore
+
+    path = tmp_path / "checkpoints.json"
+    first, second = CheckpointStore(path), CheckpointStore(path)
+    first.save("handler-a|stream|shard", "200")
+    first.save("handler-a|stream|shard", "150")  # an older position never wins
+    second.save("handler-b|stream|shard", "300")
+    reread = CheckpointStore(path)
+    assert reread.get("handler-a|stream|shard") == "200"
+    assert reread.get("handler-b|stream|shard") == "300"
