@@ -273,6 +273,24 @@ def advance_status(
     return _update(delivery_id, fields, condition, placeholders)
 
 
+ADOPTED_REASON = "send recorded from SES feedback: the worker stopped before it recorded the send"
+
+
+def adopt_unrecorded_send(delivery_id: str, message_id: str, status: str, **extra: Any) -> bool:
+    """SES feedback for a send the ledger never recorded (the worker stopped between the
+    send and the record) proves the send: take its message id and status. Each ledger
+    row is sent at most once, so a message tagged for this row can only be that send."""
+    fields: dict[str, Any] = {
+        "status": status, "message_id": message_id, "reason": ADOPTED_REASON, "updated_at": iso_utc(), **extra
+    }
+    return _update(
+        delivery_id,
+        fields,
+        "#s IN (:sending, :failed) AND attribute_not_exists(message_id)",
+        {":sending": SENDING, ":failed": FAILED},
+    )
+
+
 def find_by_message_id(message_id: str) -> list[dict[str, Any]]:
     found = aws.dynamodb().query(
         TableName=_table(),

@@ -261,7 +261,8 @@ def apply_by_tags(event: FeedbackEvent, recipient: str) -> Outcome | None:
     delivery_id = DeliveryKey(lead_id, kind, recipient).delivery_id
     key = _feedback_key(event, recipient)
     reason = _reason(event, recipient)
-    if not deliveries.advance_status(delivery_id, target, reason, message_id=event.message_id, feedback_key=key):
+    moved = deliveries.advance_status(delivery_id, target, reason, message_id=event.message_id, feedback_key=key)
+    if not moved and not deliveries.adopt_unrecorded_send(delivery_id, event.message_id, target, feedback_key=key):
         return None
     _emit_metrics(target)
     delivery = {"delivery_id": delivery_id, "lead_id": lead_id, "kind": kind, "message_id": event.message_id}

@@ -18,6 +18,7 @@ import argparse
 import email
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -49,6 +50,9 @@ DEFAULT_FAULTS = {
 # crashed batch comes around in seconds; retry semantics are unchanged.
 SOAK_VISIBILITY_TIMEOUT = 5
 REDRIVE_ROUNDS = 5
+SOAK_PHONE = "+44 20 7946 0958"
+# A full address: neither side masked (masking leaves `a***@e***.com`).
+FULL_ADDRESS_RE = re.compile(r"[A-Za-z0-9._%+-]*[A-Za-z0-9]@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 DONE_STATUSES = frozenset({"sent", "delivered", "bounced", "complained", "suppressed", "failed"})
 
 
@@ -76,10 +80,14 @@ class Report:
     failed_reasons: Counter[str] = field(default_factory=Counter)
     redriven: int = 0
     faults: str = ""
+    log_lines: int = 0
+    personal_data_in_logs: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.duplicates and not self.lost and not self.leads_without_outcome
+        return (
+            not self.duplicates and not self.lost and not self.leads_without_outcome and not self.personal_data_in_logs
+        )
 
     def table(self) -> str:
         rows = [
@@ -90,6 +98,8 @@ class Report:
             ("duplicated emails", len(self.duplicates)),
             ("lost emails", len(self.lost)),
             ("leads without an outcome", len(self.leads_without_outcome)),
+            ("log lines scanned", self.log_lines),
+            ("log lines with a full address or phone", len(self.personal_data_in_logs)),
         ]
         lines = ["| reconciliation | count |", "| --- | ---: |"]
         lines += [f"| {name} | {count} |" for name, count in rows]
@@ -109,6 +119,7 @@ def post_lead(api_url: str, index: int, run: str) -> str:
         "name": f"Soak Lead {index}",
         "email": f"soak.{run}.{index}@example.com",
         "message": f"Soak message {index}",
+        "phone": SOAK_PHONE,
         "source": "soak",
     }
     request = urllib.request.Request(
@@ -124,6 +135,16 @@ def post_lead(api_url: str, index: int, run: str) -> str:
         except OSError:
             time.sleep(0.2 * (attempt + 1))  # the retry is safe: same Idempotency-Key
     raise RuntimeError(f"lead {index} could not be posted")
+
+
+def personal_data_lines(log_text: str) -> list[str]:
+    """Log lines that hold a full email address or the soak's phone number."""
+    phone_digits = re.sub(r"\D", "", SOAK_PHONE)
+    found = []
+    for line in log_text.splitlines():
+        if FULL_ADDRESS_RE.search(line) or phone_digits in re.sub(r"\D", "", line):
+            found.append(line[:200])
+    return found
 
 
 def shorten_visibility(endpoint: str, queue: str) -> None:
@@ -216,7 +237,10 @@ def reconcile(expected: list[Expected], rows: dict[str, dict[str, Any]], outbox:
 def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: float) -> Report:
     run = f"{int(time.time())}"
     with tempfile.TemporaryDirectory(prefix="leadflow-soak-") as tmp:
-        config = StackConfig(aws_port=free_port(), api_port=free_port(), outbox=Path(tmp) / "outbox")
+        log_path = Path(tmp) / "stack.log"
+        config = StackConfig(
+            aws_port=free_port(), api_port=free_port(), outbox=Path(tmp) / "outbox", log_path=log_path
+        )
         os.environ["LEADFLOW_FAULTS"] = json.dumps(faults)
         stack = LocalStack(config)
         try:
@@ -244,10 +268,13 @@ def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: 
             report = reconcile(expected, rows, outbox_counts(config.outbox))
             report.redriven = redriven
             report.faults = json.dumps(faults)
-            return report
         finally:
             os.environ.pop("LEADFLOW_FAULTS", None)
             stack.stop()
+        log_text = log_path.read_text(errors="replace")
+        report.log_lines = log_text.count("\n")
+        report.personal_data_in_logs = personal_data_lines(log_text)
+        return report
 
 
 def main(argv: list[str] | None = None) -> int:

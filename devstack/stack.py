@@ -28,6 +28,8 @@ class StackConfig:
     admin_token: str = DEFAULT_ADMIN_TOKEN
     with_api: bool = True
     with_runtime: bool = True
+    # Where the children's output goes (None: this terminal). The soak scans it.
+    log_path: Path | None = None
 
     @classmethod
     def from_environment(cls) -> StackConfig:
@@ -87,7 +89,14 @@ class LocalStack:
     def spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
         # A new process group per child so Ctrl-C handling stays ours and
         # stop() can end a child and anything it started.
-        process = subprocess.Popen(args, cwd=PROJECT_ROOT, env=self.env, start_new_session=True)
+        output = None
+        if self.config.log_path is not None:
+            output = open(self.config.log_path, "ab")  # noqa: SIM115 - the child keeps it open
+        process = subprocess.Popen(
+            args, cwd=PROJECT_ROOT, env=self.env, start_new_session=True, stdout=output, stderr=output
+        )
+        if output is not None:
+            output.close()  # the child holds its own copy
         self.processes.append(process)
         return process
 

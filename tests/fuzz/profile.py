@@ -1,7 +1,9 @@
 """Fuzz budgets: a quick profile for `make test`, a long one for `make fuzz`.
 
 LEADFLOW_FUZZ_PROFILE=long (set by `make fuzz`) selects the long profile. A
-test's `budget(share)` is its share of the profile's total requests.
+test decorated with `@fuzz_settings(share)` gets that share of the profile's
+examples. The profiles are applied per test, never loaded globally, so other
+hypothesis tests in the session keep their own settings.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ _COMMON = {
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
     "print_blob": True,
 }
-settings.register_profile("quick", max_examples=100, **_COMMON)
-settings.register_profile("long", max_examples=1000, **_COMMON)
-settings.load_profile(PROFILE)
+settings.register_profile("leadflow-fuzz", **_COMMON)
 
 
 def budget(share: float) -> int:
     return max(10, round(TOTAL_EXAMPLES * share))
+
+
+def fuzz_settings(share: float) -> settings:
+    return settings(settings.get_profile("leadflow-fuzz"), max_examples=budget(share))

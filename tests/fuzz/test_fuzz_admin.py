@@ -18,13 +18,13 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import ADMIN_TOKEN
 from tests.fuzz import checks, strategies
 from tests.fuzz.harness import FuzzApi, json_body
-from tests.fuzz.profile import budget
+from tests.fuzz.profile import fuzz_settings
 
 SEED_LEADS = 4
 
@@ -98,7 +98,7 @@ def assert_app_error(response: Any, statuses: set[int]) -> None:
         checks.assert_error_shape(response)
 
 
-@settings(max_examples=budget(0.05))
+@fuzz_settings(0.05)
 @given(data=st.data(), authorization=authorizations, extra=strategies.odd_headers)
 def test_get_one_lead(fuzz_api, seeded, data, authorization, extra):
     lead_id = data.draw(lead_ids(seeded), label="lead_id")
@@ -130,7 +130,7 @@ def limit_is_valid(limit: str | None) -> bool:
     return limit is None or limit == "" or (limit.isascii() and limit.isdigit() and 1 <= int(limit) <= 100)
 
 
-@settings(max_examples=budget(0.05))
+@fuzz_settings(0.05)
 @given(authorization=authorizations, limit=limits, cursor=cursors, extra=strategies.odd_headers)
 def test_list_leads(fuzz_api, seeded, authorization, limit, cursor, extra):
     params = {name: value for name, value in (("limit", limit), ("cursor", cursor)) if value is not None}
@@ -152,7 +152,7 @@ def test_list_leads(fuzz_api, seeded, authorization, limit, cursor, extra):
         assert 1 <= len(items) <= int(limit or 20), json_body(response)  # the seeded leads exist
 
 
-@settings(max_examples=budget(0.05))
+@fuzz_settings(0.05)
 @given(data=st.data(), authorization=authorizations, extra=strategies.odd_headers)
 def test_delete_lead(fuzz_api, seeded, data, authorization, extra):
     lead_id = data.draw(lead_ids(seeded), label="lead_id")

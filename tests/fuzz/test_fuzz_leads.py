@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import uuid
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz import checks, strategies
-from tests.fuzz.profile import budget
+from tests.fuzz.profile import fuzz_settings
 
 
 def fresh_key() -> str:
@@ -25,7 +25,7 @@ def fresh_key() -> str:
     return f"fuzz-{uuid.uuid4()}"
 
 
-@settings(max_examples=budget(0.20))
+@fuzz_settings(0.20)
 @given(
     raw=strategies.encoded(strategies.lead_like_bodies()),
     content_type=st.one_of(st.sampled_from(strategies.JSON_CONTENT_TYPES), strategies.content_types),
@@ -37,14 +37,14 @@ def test_lead_like_bodies(fuzz_api, raw, content_type, key, origin, extra):
     checks.post_lead(fuzz_api, raw, content_type, key, origin, extra)
 
 
-@settings(max_examples=budget(0.15))
+@fuzz_settings(0.15)
 @given(body=strategies.one_rule_broken(), key=strategies.idempotency_keys, ascii_only=st.booleans())
 def test_one_rule_broken_at_a_time(fuzz_api, body, key, ascii_only):
     raw = strategies.encode_body(body, ascii_only or strategies.has_surrogates(body))
     checks.post_lead(fuzz_api, raw, key=key)
 
 
-@settings(max_examples=budget(0.10))
+@fuzz_settings(0.10)
 @given(
     body=strategies.valid_bodies(),
     with_key=st.booleans(),
@@ -58,7 +58,7 @@ def test_valid_leads_are_stored_exactly_once_per_request(fuzz_api, body, with_ke
     assert len(set(ids)) == (1 if key else repeats)
 
 
-@settings(max_examples=budget(0.15))
+@fuzz_settings(0.15)
 @given(
     raw=strategies.raw_bodies,
     content_type=st.one_of(st.just("application/json"), strategies.content_types),
@@ -68,7 +68,7 @@ def test_raw_and_malformed_bodies(fuzz_api, raw, content_type, key):
     checks.post_lead(fuzz_api, raw, content_type, key)
 
 
-@settings(max_examples=budget(0.10))
+@fuzz_settings(0.10)
 @given(
     body=strategies.valid_bodies(),
     content_type=strategies.content_types,
@@ -80,7 +80,7 @@ def test_content_types_and_odd_headers(fuzz_api, body, content_type, key, origin
     checks.post_lead(fuzz_api, json.dumps(body).encode(), content_type, key, origin, extra)
 
 
-@settings(max_examples=budget(0.05))
+@fuzz_settings(0.05)
 @given(body=strategies.valid_bodies(), other=strategies.valid_bodies())
 def test_same_key_other_body_is_a_conflict(fuzz_api, body, other):
     key = fresh_key()

@@ -9,14 +9,14 @@ not weakened (test_chalice_answers_use_the_api_error_shape says so).
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import app as app_module
 from chalicelib import http_errors
 from tests.conftest import ADMIN_TOKEN
 from tests.fuzz import checks, strategies
-from tests.fuzz.profile import budget
+from tests.fuzz.profile import fuzz_settings
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]  # what API Gateway passes on
 PATHS = {"/health": "/health", "/leads": "/leads", "/leads/{lead_id}": "/leads/0123456789abcdef0123456789abcdef"}
@@ -40,7 +40,7 @@ def routed_by_the_app(route: str, method: str) -> bool:
     return not (method in methods and methods[method].authorizer is not None)
 
 
-@settings(max_examples=budget(0.05))
+@fuzz_settings(0.05)
 @given(
     route=st.sampled_from(sorted(PATHS)),
     method=st.sampled_from(METHODS),

@@ -212,3 +212,30 @@ def test_lead_erased_while_in_flight_gets_no_email(api_client, local_aws):
     assert notification_worker.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
     assert sent_emails(local_aws) == []
     assert delivery_rows(local_aws) == []
+
+
+def test_feedback_records_a_send_the_worker_died_before_recording(api_client, local_aws, monkeypatch):
+    from chalicelib import feedback
+    from tests.tracking import ses_events
+
+    _, messages = queued_messages(api_client, local_aws)
+    real_mark_sent = deliveries.mark_sent
+    sent_ids: list[str] = []
+
+    def crash_once(key, token, message_id):
+        if not sent_ids:
+            sent_ids.append(message_id)
+            raise RuntimeError("worker died after SES accepted the mail")
+        return real_mark_sent(key, token, message_id)
+
+    monkeypatch.setattr(deliveries, "mark_sent", crash_once)
+    notification_worker.handle_batch(sqs_event(messages))
+    unrecorded = next(d for d in delivery_rows(local_aws) if d["status"] == "sending")
+    tags = {"lead_id": unrecorded["lead_id"], "kind": unrecorded["kind"]}
+    feedback.handle(ses_events.delivery("event", sent_ids[0], [unrecorded["recipient"]], tags))
+    row = next(d for d in delivery_rows(local_aws) if d["delivery_id"] == unrecorded["delivery_id"])
+    assert row["status"] == "delivered" and row["message_id"] == sent_ids[0]
+    # The redelivered job finds it done: nothing is sent again.
+    monkeypatch.setattr("chalicelib.deliveries.now_epoch", lambda: 10**10)
+    notification_worker.handle_batch(sqs_event(messages))
+    assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]

@@ -152,14 +152,27 @@ def test_permanent_bounce_suppresses_even_before_the_ledger_has_the_message(shar
     assert is_suppressed(early)
 
 
-def test_claimed_but_not_yet_marked_sent_is_retried(shared_aws):
+def test_claimed_but_not_yet_marked_sent_is_retried_without_tags(shared_aws):
     slow = address("slow")
     lead_id, message_id = new_id(), new_message_id()
     key = DeliveryKey(lead_id, CUSTOMER, slow)
     assert deliveries.claim(key).state == "claimed"  # SES called, message id not recorded yet
-    with pytest.raises(feedback.FeedbackNotRecorded):
-        feedback.handle(ses_events.delivery("event", message_id, [slow], tags(lead_id)))
+    with pytest.raises(feedback.FeedbackNotRecorded):  # identity format: nothing ties it to the row
+        feedback.handle(ses_events.delivery("identity", message_id, [slow]))
     assert status_of(key.delivery_id) == "sending"
+
+
+def test_tagged_feedback_records_a_send_the_worker_has_not_recorded(shared_aws):
+    slow = address("slower")
+    lead_id, message_id = new_id(), new_message_id()
+    key = DeliveryKey(lead_id, CUSTOMER, slow)
+    claim = deliveries.claim(key)
+    feedback.handle(ses_events.delivery("event", message_id, [slow], tags(lead_id)))
+    assert status_of(key.delivery_id) == "delivered"
+    assert deliveries.get(key.delivery_id)["message_id"] == message_id
+    # The worker's late record changes nothing: the status stays delivered.
+    assert not deliveries.mark_sent(key, claim.token, message_id)
+    assert status_of(key.delivery_id) == "delivered"
 
 
 def test_tags_find_the_delivery_when_the_message_id_index_lags(shared_aws, monkeypatch):
