@@ -1,0 +1,107 @@
+"""POST /leads on the running local stack -> the two emails in the outbox, over real HTTP."""
+
+from __future__ import annotations
+
+import email
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.stack import LocalStack, StackConfig
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = "e2e-admin-token"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    outbox = tmp_path_factory.mktemp("outbox")
+    config = StackConfig(aws_port=free_port(), api_port=free_port(), outbox=outbox, admin_token=ADMIN)
+    with LocalStack(config) as running:
+        yield running
+
+
+def request(stack: LocalStack, method: str, path: str, body: Any = None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(stack.config.api_url + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def emails_for(outbox: Path, lead_id: str, expected: int, timeout: float = 5.0) -> list[EmailMessage]:
+    """The lead's emails (by the id both templates print), once `expected` are there or the time is up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = []
+        for path in sorted(outbox.glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+            if lead_id in message.get_body(("plain",)).get_content():
+                found.append(message)
+        if len(found) >= expected or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def test_a_lead_yields_exactly_two_emails_within_5_seconds(stack):
+    status, body = request(stack, "POST", "/leads", {
+        "name": "<script>alert(1)</script> Eve",
+        "email": "eve@example.com",
+        "message": "Hi\r\nBcc: evil@example.com",
+        "metadata": {"plan": "<b>pro</b>\r\nBcc: evil2@example.com"},
+    })
+    assert status == 201
+    started = time.monotonic()
+    messages = emails_for(stack.config.outbox, body["id"], expected=2)
+    assert len(messages) == 2, f"{len(messages)} emails after {time.monotonic() - started:.1f}s"
+    time.sleep(1)  # and no third one turns up
+    messages = emails_for(stack.config.outbox, body["id"], expected=3, timeout=0)
+    assert len(messages) == 2
+    by_to = {m["To"].addresses[0].addr_spec: m for m in messages}
+    assert set(by_to) == {"team@leadflow.example", "eve@example.com"}
+    alert = by_to["team@leadflow.example"]
+    assert [a.addr_spec for a in alert["Reply-To"].addresses] == ["eve@example.com"]
+    for message in messages:
+        assert message.get_content_type() == "multipart/alternative"
+        assert {p.get_content_type() for p in message.iter_parts()} == {"text/plain", "text/html"}
+        assert message["Bcc"] is None and message["Cc"] is None
+        html = message.get_body(("html",)).get_content()
+        assert "<script>" not in html and "<b>pro</b>" not in html
+    assert "&lt;script&gt;" in alert.get_body(("html",)).get_content()
+    assert "&lt;b&gt;pro&lt;/b&gt;" in alert.get_body(("html",)).get_content()
+
+
+def test_the_lead_shows_its_notifications_live(stack):
+    _, body = request(stack, "POST", "/leads", {"name": "Live", "email": "success@simulator.amazonses.com"})
+    deadline = time.monotonic() + 10
+    statuses: set[str] = set()
+    while time.monotonic() < deadline and statuses != {"delivered"}:
+        _, lead = request(stack, "GET", f"/leads/{body['id']}", headers={"Authorization": f"Bearer {ADMIN}"})
+        statuses = {n["status"] for n in lead.get("notifications", [])}
+        time.sleep(0.2)
+    assert statuses == {"delivered"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "error"),
+    [({}, 401, "unauthorized"), ({"Authorization": "Bearer wrong"}, 403, "forbidden"),
+     ({"Authorization": "Basic abc"}, 403, "forbidden")],
+)
+def test_admin_routes_refuse_without_the_token_in_the_api_error_shape(stack, headers, status, error):
+    code, body = request(stack, "GET", "/leads", headers=headers)
+    assert code == status
+    assert body["error"] == error and body["message"]
