@@ -68,8 +68,8 @@ def test_permanent_rejection_is_failed_without_retry(api_client, local_aws, monk
     assert flaky.calls == 2  # one per recipient, never again
 
 
-def test_crash_after_send_never_sends_twice(api_client, local_aws, monkeypatch):
-    _, messages = queued_messages(api_client, local_aws)
+def crash_once_after_send(monkeypatch) -> list[str]:
+    """The first send is accepted by SES but never recorded; returns its message id(s)."""
     real_mark_sent = deliveries.mark_sent
     crashed: list[str] = []
 
@@ -80,6 +80,12 @@ def test_crash_after_send_never_sends_twice(api_client, local_aws, monkeypatch):
         return real_mark_sent(key, token, message_id)
 
     monkeypatch.setattr(deliveries, "mark_sent", crash_once)
+    return crashed
+
+
+def test_crash_after_send_never_sends_twice(api_client, local_aws, monkeypatch):
+    _, messages = queued_messages(api_client, local_aws)
+    crash_once_after_send(monkeypatch)
     result = notification_worker.handle_batch(sqs_event(messages))
     assert result["batchItemFailures"], "the crashed message must come back"
     # Redelivered within the claim lease: held back, not sent.
@@ -219,16 +225,7 @@ def test_feedback_records_a_send_the_worker_died_before_recording(api_client, lo
     from tests.tracking import ses_events
 
     _, messages = queued_messages(api_client, local_aws)
-    real_mark_sent = deliveries.mark_sent
-    sent_ids: list[str] = []
-
-    def crash_once(key, token, message_id):
-        if not sent_ids:
-            sent_ids.append(message_id)
-            raise RuntimeError("worker died after SES accepted the mail")
-        return real_mark_sent(key, token, message_id)
-
-    monkeypatch.setattr(deliveries, "mark_sent", crash_once)
+    sent_ids = crash_once_after_send(monkeypatch)
     notification_worker.handle_batch(sqs_event(messages))
     unrecorded = next(d for d in delivery_rows(local_aws) if d["status"] == "sending")
     tags = {"lead_id": unrecorded["lead_id"], "kind": unrecorded["kind"]}
