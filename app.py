@@ -7,9 +7,11 @@ import os
 from chalice import Chalice, Response
 from chalice.app import AuthRequest, DynamoDBEvent, SNSEvent, SQSEvent
 
-from chalicelib import cors, lead_intake
+from chalicelib import cors, http_errors, lead_intake
 
 app = Chalice(app_name="leadflow")
+# Chalice's own error answers (405, unhandled 500s) in the API's error shape.
+app.register_middleware(http_errors.normalise_errors, "http")
 
 LEADS_METHODS = "POST,OPTIONS"
 
