@@ -132,7 +132,7 @@ def paired_ratio(app: list[dict[str, Any]], floor: list[dict[str, Any]]) -> floa
 def import_self_times(code: str, env: dict[str, str]) -> dict[str, int]:
     """Module -> self import time in microseconds, from `python -X importtime`."""
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code], cwd=PROJECT_ROOT, env=env,
+        [sys.executable, "-X", "importtime", "-c", _TIMED.format(body=code)], cwd=PROJECT_ROOT, env=env,
         capture_output=True, text=True, check=True,
     )
     times: dict[str, int] = {}

@@ -21,20 +21,40 @@ def _template(body: dict[str, str]) -> dict[str, str]:
     return {"application/json": json.dumps(body)}
 
 
-def cfn_resources(rest_api_logical_id: str = "RestAPI") -> dict[str, Any]:
-    """Resources for the merged (`chalice package`) template."""
-    return {
-        f"GatewayResponse{kind.title().replace('_', '')}": {
-            "Type": "AWS::ApiGateway::GatewayResponse",
-            "Properties": {
-                "RestApiId": {"Ref": rest_api_logical_id},
-                "ResponseType": kind,
-                "StatusCode": str(status),
-                "ResponseTemplates": _template(body),
-            },
-        }
+# API Gateway's other own answers (an unknown path's 403 "Missing Authentication
+# Token", its throttling 429, integration failures) in the same shape; the
+# status code stays API Gateway's, the message is its own (a VTL string).
+DEFAULT_TEMPLATES = {
+    "DEFAULT_4XX": '{"error": "request_rejected", "message": $context.error.messageString}',
+    "DEFAULT_5XX": '{"error": "internal_error", "message": $context.error.messageString}',
+}
+
+
+def _responses() -> dict[str, dict[str, Any]]:
+    """Response type -> put_gateway_response arguments (without the API id)."""
+    responses: dict[str, dict[str, Any]] = {
+        kind: {"statusCode": str(status), "responseTemplates": _template(body)}
         for kind, (status, body) in GATEWAY_RESPONSE_BODIES.items()
     }
+    for kind, template in DEFAULT_TEMPLATES.items():
+        responses[kind] = {"responseTemplates": {"application/json": template}}
+    return responses
+
+
+def cfn_resources(rest_api_logical_id: str = "RestAPI") -> dict[str, Any]:
+    """Resources for the merged (`chalice package`) template."""
+    resources: dict[str, Any] = {}
+    for kind, spec in _responses().items():
+        props: dict[str, Any] = {
+            "RestApiId": {"Ref": rest_api_logical_id},
+            "ResponseType": kind,
+            "ResponseTemplates": spec["responseTemplates"],
+        }
+        if "statusCode" in spec:
+            props["StatusCode"] = spec["statusCode"]
+        name = "GatewayResponse" + kind.title().replace("_", "")
+        resources[name] = {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": props}
+    return resources
 
 
 def deployed_rest_api_id(project_dir: Path, stage: str) -> str | None:
@@ -51,10 +71,8 @@ def deployed_rest_api_id(project_dir: Path, stage: str) -> str | None:
 def apply(apigateway: Any, rest_api_id: str) -> list[str]:
     """Put each response (idempotent) and redeploy the stage so it takes effect."""
     applied = []
-    for kind, (status, body) in GATEWAY_RESPONSE_BODIES.items():
-        apigateway.put_gateway_response(
-            restApiId=rest_api_id, responseType=kind, statusCode=str(status), responseTemplates=_template(body)
-        )
+    for kind, spec in _responses().items():
+        apigateway.put_gateway_response(restApiId=rest_api_id, responseType=kind, **spec)
         applied.append(kind)
     apigateway.create_deployment(restApiId=rest_api_id, stageName=API_STAGE)
     return applied

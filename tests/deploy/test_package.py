@@ -291,11 +291,15 @@ def test_authorizer_401_and_403_use_the_api_error_shape(packaged: Packaged) -> N
         r["Properties"]["ResponseType"]: r["Properties"]
         for r in of_type(packaged, "AWS::ApiGateway::GatewayResponse").values()
     }
-    assert set(responses) == {"UNAUTHORIZED", "ACCESS_DENIED"}
+    assert set(responses) == {"UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX"}
     assert responses["UNAUTHORIZED"]["StatusCode"] == "401"
     assert responses["ACCESS_DENIED"]["StatusCode"] == "403"
-    for props in responses.values():
-        body = json.loads(props["ResponseTemplates"]["application/json"])
+    for kind in ("UNAUTHORIZED", "ACCESS_DENIED"):
+        body = json.loads(responses[kind]["ResponseTemplates"]["application/json"])
         assert set(body) == {"error", "message"}
-        assert props["RestApiId"] == {"Ref": "RestAPI"}
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):  # API Gateway's own message, as a VTL string
+        template = responses[kind]["ResponseTemplates"]["application/json"]
+        rendered = json.loads(template.replace("$context.error.messageString", '"Missing Authentication Token"'))
+        assert set(rendered) == {"error", "message"}
+    assert all(props["RestApiId"] == {"Ref": "RestAPI"} for props in responses.values())
     assert "RestAPI" in packaged.template["Resources"]
