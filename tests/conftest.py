@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,14 +59,14 @@ BASE_TEST_ENV = {
 }
 
 
-@pytest.fixture
-def local_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, str]]:
-    """In-process moto with every resource of infra/resources.py created."""
+@contextmanager
+def provisioned_moto(monkeypatch: pytest.MonkeyPatch, outbox: Path) -> Iterator[dict[str, str]]:
+    """In-process moto with every resource of infra/resources.py created; yields the app's env."""
     from moto import mock_aws
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    env = {**stage_env(), **BASE_TEST_ENV, "LEADFLOW_OUTBOX": str(tmp_path / "outbox")}
+    env = {**stage_env(), **BASE_TEST_ENV, "LEADFLOW_OUTBOX": str(outbox)}
     apply_env(monkeypatch, env)
     with mock_aws():
         from devstack.provision import provision_in_process
@@ -74,6 +75,32 @@ def local_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[
         apply_env(monkeypatch, env)
         yield env
     reset_app_caches()
+
+
+@pytest.fixture
+def local_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """In-process moto with every resource of infra/resources.py created."""
+    with provisioned_moto(monkeypatch, tmp_path / "outbox") as env:
+        yield env
+
+
+def stream_shard_records(streams: Any, stream_arn: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(shard id, record) for every record on every shard of a stream, from the trim horizon."""
+    for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
+        iterator = streams.get_shard_iterator(
+            StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            yield from ((shard["ShardId"], record) for record in page["Records"])
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+
+
+def stream_records(streams: Any, stream_arn: str) -> Iterator[dict[str, Any]]:
+    """Every record on every shard of a stream, from the trim horizon."""
+    return (record for _, record in stream_shard_records(streams, stream_arn))
 
 
 @dataclass

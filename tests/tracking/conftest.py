@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_TEST_ENV, apply_env, reset_app_caches, stage_env
+from tests.conftest import provisioned_moto
 
 
 @pytest.fixture(scope="module")
@@ -17,21 +17,9 @@ def shared_aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, s
     Tests that use it must not depend on an empty table: every test makes its
     own lead ids, message ids and addresses (helpers.new_id, helpers.address).
     """
-    from moto import mock_aws
-
     outbox: Path = tmp_path_factory.mktemp("outbox")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-        monkeypatch.delenv("AWS_PROFILE", raising=False)
-        env = {**stage_env(), **BASE_TEST_ENV, "LEADFLOW_OUTBOX": str(outbox)}
-        apply_env(monkeypatch, env)
-        with mock_aws():
-            from devstack.provision import provision_in_process
-
-            env.update(provision_in_process())
-            apply_env(monkeypatch, env)
-            yield env
-        reset_app_caches()
+    with pytest.MonkeyPatch.context() as monkeypatch, provisioned_moto(monkeypatch, outbox) as env:
+        yield env
 
 
 @pytest.fixture(scope="module")

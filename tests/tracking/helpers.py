@@ -10,6 +10,7 @@ import boto3
 
 from chalicelib import deliveries
 from chalicelib.deliveries import DeliveryKey
+from tests.conftest import stream_records as all_stream_records
 
 
 def new_id() -> str:
@@ -73,17 +74,7 @@ def stream_records(env: dict[str, str], lead_id: str, client: Any = None) -> lis
     # In-process moto does not route botocore's account-based streams endpoint; name the classic one.
     streams = client or boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com")
     arn = env["LEADS_STREAM_ARN"]
-    found: list[dict[str, Any]] = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            found.extend(
-                r for r in page["Records"] if r["dynamodb"].get("Keys", {}).get("id", {}).get("S") == lead_id
-            )
-            if not page["Records"]:
-                break
-            iterator = page.get("NextShardIterator")
+    found = [
+        r for r in all_stream_records(streams, arn) if r["dynamodb"].get("Keys", {}).get("id", {}).get("S") == lead_id
+    ]
     return [lambda_record(r, arn, "us-east-1") for r in found]

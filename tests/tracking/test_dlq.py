@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ops import dlq
-from tests.conftest import PROJECT_ROOT, Emulator
+from tests.conftest import PROJECT_ROOT, Emulator, stream_shard_records
 from tests.tracking import ses_events
 
 pytestmark = pytest.mark.integration
@@ -232,19 +232,9 @@ def test_redrive_republishes_feedback_to_the_topic(ops_env):
 
 def insert_record_of(emulator: Emulator, lead_id: str) -> tuple[str, dict[str, Any]]:
     streams = emulator.client("dynamodbstreams")
-    arn = os.environ["LEADS_STREAM_ARN"]
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        iterator = streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        while iterator:
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            for record in page["Records"]:
-                if record["eventName"] == "INSERT" and record["dynamodb"]["Keys"]["id"]["S"] == lead_id:
-                    return shard["ShardId"], record
-            if not page["Records"]:
-                break
-            iterator = page.get("NextShardIterator")
+    for shard_id, record in stream_shard_records(streams, os.environ["LEADS_STREAM_ARN"]):
+        if record["eventName"] == "INSERT" and record["dynamodb"]["Keys"]["id"]["S"] == lead_id:
+            return shard_id, record
     raise AssertionError(f"no INSERT for {lead_id} in the stream")
 
 
