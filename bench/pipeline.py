@@ -142,8 +142,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from devstack.provision import stage_environment
-    from devstack.soak import free_port
-    from devstack.stack import LocalStack, StackConfig
+    from devstack.stack import LocalStack, StackConfig, free_port
 
     team = [a.strip() for a in stage_environment("local")["TEAM_ADDRESSES"].split(",") if a.strip()]
     per_lead = len(team) + 1

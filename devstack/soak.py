@@ -20,7 +20,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.provision import local_client, stage_environment
-from devstack.stack import LocalStack, StackConfig
+from devstack.stack import LocalStack, StackConfig, free_port
 
 # Rates are per call: a crash fails the whole batch it happens in (as on
 # Lambda), so crash rates are kept lower than the per-send SES faults.
@@ -106,12 +105,6 @@ class Report:
         for reason, count in self.failed_reasons.most_common():
             lines.append(f"| failed: {reason[:70]} | {count} |")
         return "\n".join(lines)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def post_lead(api_url: str, index: int, run: str) -> str:

@@ -7,7 +7,6 @@ overrides). The `local` stage defaults to the emulator of `make run`
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -16,9 +15,10 @@ LOCAL_REGION = "us-east-1"
 
 
 def stage_variables(stage: str) -> dict[str, str]:
-    config = json.loads((PROJECT_ROOT / ".chalice" / "config.json").read_text())
+    from devstack.provision import stage_environment
+
     try:
-        return dict(config["stages"][stage]["environment_variables"])
+        return stage_environment(stage)
     except KeyError:
         raise SystemExit(f"unknown stage {stage!r} (see .chalice/config.json)") from None
 

@@ -9,9 +9,7 @@ Two kinds of AWS for tests:
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,19 +21,15 @@ from typing import Any
 import boto3
 import pytest
 
+from devstack.provision import local_client, stage_environment
+from devstack.stack import free_port  # noqa: F401 - re-exported for the suites
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "test-admin-token"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def stage_env(stage: str = "local") -> dict[str, str]:
-    config = json.loads((PROJECT_ROOT / ".chalice" / "config.json").read_text())
-    return dict(config["stages"][stage]["environment_variables"])
+    return stage_environment(stage)
 
 
 def reset_app_caches() -> None:
@@ -109,13 +103,7 @@ class Emulator:
     env: dict[str, str]
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return local_client(service, self.endpoint)
 
 
 @pytest.fixture(scope="session")

@@ -22,9 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
+from devstack.provision import local_client
 from devstack.stack import LocalStack, StackConfig, wait_for_http
 from tests.conftest import PROJECT_ROOT, free_port, stage_env
 
@@ -45,13 +45,7 @@ def post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
 
 
 def emulator_dynamodb(endpoint: str) -> Any:
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return local_client("dynamodb", endpoint)
 
 
 def stored_lead(endpoint: str, lead_id: str) -> dict[str, Any] | None:
