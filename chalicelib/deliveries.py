@@ -67,7 +67,6 @@ class Claim:
 
     state: str  # "claimed" | "suppressed" | "erased" | "done" | "busy" | "abandoned"
     token: str = ""
-    record: dict[str, Any] | None = None
 
 
 def public_status(status: str) -> str:
@@ -80,6 +79,29 @@ def _table() -> str:
 
 def _expires_at() -> int:
     return int(now_epoch() + get_settings().delivery_ttl_days * 86400)
+
+
+# A row a worker may (re)claim or record: none yet, or one given back for a retry.
+_UNCLAIMED = "attribute_not_exists(delivery_id) OR #s = :queued"
+
+
+def _row_fields(key: DeliveryKey, status: str, now: float) -> dict[str, Any]:
+    """The fields every ledger write of a row sets."""
+    return {
+        "lead_id": key.ref_id,
+        "kind": key.kind,
+        "recipient": key.recipient,
+        "status": status,
+        "updated_at": iso_utc(now),
+        "expires_at": _expires_at(),
+    }
+
+
+def _set_clause(fields: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """`#f0 = :f0, ...` with its attribute names and values."""
+    names = {f"#f{i}": name for i, name in enumerate(fields)}
+    values = {f":f{i}": value for i, value in enumerate(fields.values())}
+    return ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))), names, values
 
 
 def get(delivery_id: str) -> dict[str, Any] | None:
@@ -103,20 +125,10 @@ def claim(key: DeliveryKey) -> Claim:
     settings = get_settings()
     token = uuid.uuid4().hex
     now = now_epoch()
-    fields = {
-        "lead_id": key.ref_id,
-        "kind": key.kind,
-        "recipient": key.recipient,
-        "status": SENDING,
-        "claim_token": token,
-        "claimed_at": now,
-        "updated_at": iso_utc(now),
-        "expires_at": _expires_at(),
-    }
-    names = {f"#f{i}": name for i, name in enumerate(fields)} | {"#s": "status"}
-    values = {f":f{i}": value for i, value in enumerate(fields.values())}
+    fields = {**_row_fields(key, SENDING, now), "claim_token": token, "claimed_at": now}
+    update, names, values = _set_clause(fields)
+    names["#s"] = "status"
     values |= {":queued": QUEUED, ":now": iso_utc(now), ":one": 1}
-    update = ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
     try:
         client.transact_write_items(
             TransactItems=[
@@ -133,7 +145,7 @@ def claim(key: DeliveryKey) -> Claim:
                         "Key": {"delivery_id": {"S": key.delivery_id}},
                         "UpdateExpression": f"SET {update}, created_at = if_not_exists(created_at, :now) "
                         "ADD attempts :one",
-                        "ConditionExpression": "attribute_not_exists(delivery_id) OR #s = :queued",
+                        "ConditionExpression": _UNCLAIMED,
                         "ExpressionAttributeNames": names,
                         "ExpressionAttributeValues": to_item(values),
                     }
@@ -167,22 +179,20 @@ def _judge_existing(key: DeliveryKey) -> Claim:
         return Claim(state="busy")
     if record["status"] == SENDING:
         held_for = now_epoch() - float(record.get("claimed_at", 0))
-        return Claim(state="busy" if held_for < CLAIM_LEASE_SECONDS else "abandoned", record=record)
-    return Claim(state="done", record=record)
+        return Claim(state="busy" if held_for < CLAIM_LEASE_SECONDS else "abandoned")
+    return Claim(state="done")
 
 
 def _update(delivery_id: str, fields: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:
     client = aws.dynamodb()
-    names = {f"#f{i}": name for i, name in enumerate(fields)}
-    expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields)))
-    attr_values = {f":f{i}": value for i, value in enumerate(fields.values())}
+    clause, names, attr_values = _set_clause(fields)
     attr_values.update(values)
     names["#s"] = "status"
     try:
         client.update_item(
             TableName=_table(),
             Key={"delivery_id": {"S": delivery_id}},
-            UpdateExpression=expression,
+            UpdateExpression="SET " + clause,
             ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=to_item(attr_values),
@@ -212,19 +222,11 @@ def release_for_retry(key: DeliveryKey, token: str, reason: str) -> bool:
 
 
 def mark_failed(key: DeliveryKey, reason: str, token: str | None = None) -> bool:
-    if token is None:
-        return _update(
-            key.delivery_id,
-            {"status": FAILED, "reason": reason, "updated_at": iso_utc()},
-            "#s = :sending",
-            {":sending": SENDING},
-        )
-    return _update(
-        key.delivery_id,
-        {"status": FAILED, "reason": reason, "updated_at": iso_utc()},
-        "claim_token = :token AND #s = :sending",
-        {":token": token, ":sending": SENDING},
-    )
+    """Fail a send in progress: the caller's own claim (token), or an abandoned one (None)."""
+    condition, values = "#s = :sending", {":sending": SENDING}
+    if token is not None:
+        condition, values = "claim_token = :token AND " + condition, {**values, ":token": token}
+    return _update(key.delivery_id, {"status": FAILED, "reason": reason, "updated_at": iso_utc()}, condition, values)
 
 
 def record_outcome(key: DeliveryKey, status: str, reason: str) -> bool:
@@ -233,21 +235,16 @@ def record_outcome(key: DeliveryKey, status: str, reason: str) -> bool:
     now = now_epoch()
     item = {
         "delivery_id": key.delivery_id,
-        "lead_id": key.ref_id,
-        "kind": key.kind,
-        "recipient": key.recipient,
-        "status": status,
+        **_row_fields(key, status, now),
         "reason": reason,
         "attempts": 0,
         "created_at": iso_utc(now),
-        "updated_at": iso_utc(now),
-        "expires_at": _expires_at(),
     }
     try:
         client.put_item(
             TableName=_table(),
             Item=to_item(item),
-            ConditionExpression="attribute_not_exists(delivery_id) OR #s = :queued",
+            ConditionExpression=_UNCLAIMED,
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":queued": {"S": QUEUED}},
         )
