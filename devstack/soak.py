@@ -20,6 +20,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.provision import local_client, stage_environment
+from devstack.provision import PROJECT_ROOT, local_client, stage_environment
 from devstack.stack import LocalStack, StackConfig, free_port
 
 # Rates are per call: a crash fails the whole batch it happens in (as on
@@ -192,20 +193,20 @@ def wait_until_settled(
     return rows
 
 
-def redrive_notifications(endpoint: str, env: dict[str, str]) -> int:
-    """Move every notifications dead letter back to its queue (the ledger keeps it safe)."""
-    sqs = local_client("sqs", endpoint)
-    dlq = sqs.get_queue_url(QueueName=env["NOTIFICATIONS_DLQ"])["QueueUrl"]
-    source = sqs.get_queue_url(QueueName=env["NOTIFICATIONS_QUEUE"])["QueueUrl"]
-    moved = 0
-    while True:
-        batch = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not batch:
-            return moved
-        for message in batch:
-            sqs.send_message(QueueUrl=source, MessageBody=message["Body"])
-            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
+def redrive_notifications(stack: LocalStack) -> int:
+    """Send every notifications dead letter back with the documented tool (`make dlq`),
+    as an operator would; return how many it redrove."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ops.dlq", "redrive", "--all", "--queue", "notifications"],
+        cwd=PROJECT_ROOT,
+        env={**stack.env, "LEADFLOW_AWS_PORT": str(stack.config.aws_port)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"redrive failed:\n{done.stdout}\n{done.stderr}")
+    return sum(1 for line in done.stdout.splitlines() if line.split()[1:2] == ["redriven"])
 
 
 def reconcile(expected: list[Expected], rows: dict[str, dict[str, Any]], outbox: Counter[str]) -> Report:
@@ -256,7 +257,7 @@ def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: 
             for _ in range(REDRIVE_ROUNDS):
                 if settled(expected, rows):
                     break
-                redriven += redrive_notifications(config.aws_endpoint, env)
+                redriven += redrive_notifications(stack)
                 rows = wait_until_settled(config.aws_endpoint, env["DELIVERIES_TABLE"], expected, settle_timeout)
             report = reconcile(expected, rows, outbox_counts(config.outbox))
             report.redriven = redriven
