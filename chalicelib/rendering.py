@@ -34,7 +34,9 @@ def environment() -> Any:
     )
 
 
+@lru_cache(maxsize=1)
 def available_kinds() -> frozenset[str]:
+    """The template folders; they ship with the code, so one listing per container."""
     return frozenset(p.name for p in TEMPLATES_DIR.iterdir() if (p / "subject.txt").exists())
 
 
