@@ -10,10 +10,16 @@ write) needs no copy at all.
 
 from __future__ import annotations
 
+import functools
+import threading
+from collections.abc import Callable
 from typing import Any
 
 WRITE_OPS = {"Put", "Update", "Delete"}
 ALL_OPS = WRITE_OPS | {"ConditionCheck"}
+# The backend methods that check a condition and then write.
+ATOMIC_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
+_write_lock = threading.RLock()  # re-entrant: a transaction calls put_item/update_item
 
 
 def _key_of(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +94,23 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
             )
 
 
+def atomic(write: Callable[..., Any]) -> Callable[..., Any]:
+    """`write`, with its condition check and its write done under the one lock."""
+    if getattr(write, "atomic", False):
+        return write
+
+    @functools.wraps(write)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with _write_lock:
+            return write(*args, **kwargs)
+
+    locked.atomic = True  # type: ignore[attr-defined]
+    return locked
+
+
 def install() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    for name in ATOMIC_WRITES:
+        setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
