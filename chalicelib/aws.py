@@ -32,7 +32,7 @@ def client(service: str) -> Any:
 _ENRICHMENT_CONFIG = Config(
     connect_timeout=0.5,
     read_timeout=1,
-    retries={"max_attempts": 1, "mode": "standard"},
+    retries={"total_max_attempts": 1, "mode": "standard"},
 )
 
 
@@ -55,8 +55,21 @@ def sqs() -> Any:
     return client("sqs")
 
 
+# SES has no idempotency token: a send retried after a timeout can go out
+# twice. So botocore never retries a send; the worker sorts the error
+# (mailer.classify) and retries only what SES certainly did not accept.
+_SES_CONFIG = Config(
+    connect_timeout=2,
+    read_timeout=10,
+    retries={"total_max_attempts": 1, "mode": "standard"},
+)
+
+
+@cache
 def sesv2() -> Any:
-    return client("sesv2")
+    import boto3
+
+    return boto3.session.Session().client("sesv2", config=_SES_CONFIG)
 
 
 def s3() -> Any:

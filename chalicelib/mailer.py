@@ -1,6 +1,8 @@
 """Sending through SES (v2 SendEmail with raw content), with errors sorted into
-retryable (throttling, 5xx: the job comes back later) and permanent (the
-delivery is recorded `failed` and not retried)."""
+retryable (throttling, 5xx, no connection: SES did not take the message, the
+job comes back later), outcome unknown (the request reached SES but no answer
+came back: it may have been sent) and permanent (the delivery is recorded
+`failed` and not retried)."""
 
 from __future__ import annotations
 
@@ -36,9 +38,18 @@ class PermanentSendError(SendError):
     pass
 
 
+class SendOutcomeUnknown(SendError):
+    """The request was sent but its answer lost (a read timeout, a dropped
+    connection): SES may have accepted the message, so it must not be resent."""
+
+
 def classify(error: Exception) -> SendError:
+    from botocore.exceptions import ConnectionClosedError, ReadTimeoutError
+
     response = getattr(error, "response", None)
-    if not response:  # connection errors and timeouts: SES may come back
+    if isinstance(error, ReadTimeoutError | ConnectionClosedError):
+        return SendOutcomeUnknown(type(error).__name__, str(error))
+    if not response:  # the request never reached SES (no connection): safe to retry
         return RetryableSendError(type(error).__name__, str(error))
     code = str(response.get("Error", {}).get("Code", "Unknown"))
     message = str(response.get("Error", {}).get("Message", ""))

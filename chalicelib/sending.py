@@ -67,6 +67,12 @@ def _send_claimed(job: EmailJob, token: str) -> str:
         _, sender_address = split_mailbox(job.sender)
         tags = {"lead_id": job.ref_id, "kind": job.kind}
         message_id = mailer.send_raw(raw, sender_address, [recipient], tags)
+    except mailer.SendOutcomeUnknown as error:
+        # Keep the claim: SES feedback for the message adopts it (sent), or the
+        # lease runs out and it ends `failed`, outcome unknown. Never resent.
+        log.warning("%s to %s: %s; held until SES feedback or the lease ends",
+                    job.kind, mask_email(job.recipient), error.code)
+        raise RetryLater(error.code) from error
     except mailer.RetryableSendError as error:
         deliveries.release_for_retry(key, token, f"retrying after {error.code}")
         log.warning("%s to %s: SES %s; will retry", job.kind, mask_email(job.recipient), error.code)

@@ -236,3 +236,90 @@ def test_feedback_records_a_send_the_worker_died_before_recording(api_client, lo
     monkeypatch.setattr("chalicelib.deliveries.now_epoch", lambda: 10**10)
     notification_worker.handle_batch(sqs_event(messages))
     assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
+
+
+class AnswerLostSes(FlakySes):
+    """SES takes the message but the answer never arrives (a read timeout)."""
+
+    def send_email(self, **kwargs):
+        from botocore.exceptions import ReadTimeoutError
+
+        self.calls += 1
+        response = self.real.send_email(**kwargs)
+        if self.calls <= self.failures:
+            self.sent_ids.append(response["MessageId"])
+            raise ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com")
+        return response
+
+
+def test_send_whose_answer_is_lost_is_never_resent(api_client, local_aws, monkeypatch):
+    from chalicelib import feedback
+    from tests.tracking import ses_events
+
+    _, messages = queued_messages(api_client, local_aws)
+    lost = AnswerLostSes(aws.sesv2(), failures=1, error=client_error("unused"))
+    lost.sent_ids = []
+    monkeypatch.setattr(aws, "sesv2", lambda: lost)
+    first = notification_worker.handle_batch(sqs_event(messages))
+    assert first["batchItemFailures"], "the message comes back while the outcome is unknown"
+    held = next(d for d in delivery_rows(local_aws) if d["status"] == "sending")
+    notification_worker.handle_batch(sqs_event(messages))  # within the lease: held, not resent
+    assert sorted(recipients_sent(local_aws)) == ["ada@example.com", "team@leadflow.example"]
+    tags = {"lead_id": held["lead_id"], "kind": held["kind"]}
+    feedback.handle(ses_events.delivery("event", lost.sent_ids[0], [held["recipient"]], tags))
+    monkeypatch.setattr("chalicelib.deliveries.now_epoch", lambda: 10**10)
+    notification_worker.handle_batch(sqs_event(messages))
+    assert sorted(recipients_sent(local_aws)) == ["ada@example.com", "team@leadflow.example"]
+    assert {d["status"] for d in delivery_rows(local_aws)} == {"sent", "delivered"}
+
+
+def test_send_that_never_reached_ses_is_retried(api_client, local_aws, monkeypatch):
+    from botocore.exceptions import EndpointConnectionError
+
+    _, messages = queued_messages(api_client, local_aws)
+    flaky = FlakySes(aws.sesv2(), failures=1, error=EndpointConnectionError(endpoint_url="https://ses"))
+    monkeypatch.setattr(aws, "sesv2", lambda: flaky)
+    assert notification_worker.handle_batch(sqs_event(messages))["batchItemFailures"]
+    assert notification_worker.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
+    assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
+    assert {d["status"] for d in delivery_rows(local_aws)} == {"sent"}
+
+
+def test_ses_client_never_repeats_a_send_by_itself(monkeypatch):
+    """botocore's own retries would resend after a timeout or a 5xx; the SES client makes one attempt."""
+    import http.server
+    import threading
+
+    requests: list[str] = []
+
+    class Failing(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            requests.append(self.path)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = b'{"message": "injected"}'
+            self.send_response(500)
+            self.send_header("x-amzn-ErrorType", "InternalFailure")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
+        credentials = {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}
+        for name, value in credentials.items():
+            monkeypatch.setenv(name, value)
+        aws.sesv2.cache_clear()
+        with pytest.raises(ClientError):
+            aws.sesv2().send_email(
+                FromEmailAddress="a@leadflow.example", Destination={"ToAddresses": ["b@example.com"]},
+                Content={"Raw": {"Data": b"Subject: x\r\n\r\nx"}},
+            )
+        assert len(requests) == 1
+    finally:
+        aws.sesv2.cache_clear()
+        server.shutdown()
