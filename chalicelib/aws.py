@@ -13,34 +13,31 @@ from typing import Any
 from botocore.config import Config
 
 # Short timeouts and standard retries: a Lambda must not hang on one call.
-_CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=5,
-    retries={"max_attempts": 3, "mode": "standard"},
-)
-
-
-@cache
-def client(service: str) -> Any:
-    import boto3
-
-    return boto3.session.Session().client(service, config=_CLIENT_CONFIG)
-
+# (botocore's `max_attempts` counts retries; `total_max_attempts` counts calls.)
+_DEFAULT = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 4, "mode": "standard"})
 
 # Enrichment is budgeted: no botocore retries (the caller retries throttling
 # once itself) and short timeouts, so a slow table cannot hold up an email.
-_ENRICHMENT_CONFIG = Config(
-    connect_timeout=0.5,
-    read_timeout=1,
-    retries={"total_max_attempts": 1, "mode": "standard"},
-)
+_ENRICHMENT = Config(connect_timeout=0.5, read_timeout=1, retries={"total_max_attempts": 1, "mode": "standard"})
+
+# SES has no idempotency token: a send retried after a timeout can go out
+# twice. So botocore never retries a send; the worker sorts the error
+# (mailer.classify) and retries only what SES certainly did not accept.
+_SENDING = Config(connect_timeout=2, read_timeout=10, retries={"total_max_attempts": 1, "mode": "standard"})
+
+_CONFIGS = {"default": _DEFAULT, "enrichment": _ENRICHMENT, "sending": _SENDING}
 
 
 @cache
-def enrichment_dynamodb() -> Any:
+def client(service: str, purpose: str = "default") -> Any:
+    """One client per service and purpose per container."""
     import boto3
 
-    return boto3.session.Session().client("dynamodb", config=_ENRICHMENT_CONFIG)
+    return boto3.session.Session().client(service, config=_CONFIGS[purpose])
+
+
+def enrichment_dynamodb() -> Any:
+    return client("dynamodb", "enrichment")
 
 
 def dynamodb() -> Any:
@@ -55,21 +52,8 @@ def sqs() -> Any:
     return client("sqs")
 
 
-# SES has no idempotency token: a send retried after a timeout can go out
-# twice. So botocore never retries a send; the worker sorts the error
-# (mailer.classify) and retries only what SES certainly did not accept.
-_SES_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=10,
-    retries={"total_max_attempts": 1, "mode": "standard"},
-)
-
-
-@cache
 def sesv2() -> Any:
-    import boto3
-
-    return boto3.session.Session().client("sesv2", config=_SES_CONFIG)
+    return client("sesv2", "sending")
 
 
 def s3() -> Any:
