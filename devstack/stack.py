@@ -164,19 +164,26 @@ class LocalStack:
         return self.start_runtime()
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
+        # Everything that talks to the emulator first, the emulator (started first) last,
+        # so the runtime's last polls do not end in connection errors.
+        self._stop_all(self.processes[1:])
+        self._stop_all(self.processes[:1])
+        self.processes.clear()
+
+    @staticmethod
+    def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+        for process in processes:
             if process.poll() is None:
                 try:
                     os.killpg(process.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     continue
-        for process in reversed(self.processes):
+        for process in processes:
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-        self.processes.clear()
 
     def __enter__(self) -> LocalStack:
         self.start()
