@@ -96,15 +96,12 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
 
 def atomic(write: Callable[..., Any]) -> Callable[..., Any]:
     """`write`, with its condition check and its write done under the one lock."""
-    if getattr(write, "atomic", False):
-        return write
 
     @functools.wraps(write)
     def locked(*args: Any, **kwargs: Any) -> Any:
         with _write_lock:
             return write(*args, **kwargs)
 
-    locked.atomic = True  # type: ignore[attr-defined]
     return locked
 
 
