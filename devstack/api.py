@@ -35,6 +35,9 @@ def install_gateway_responses() -> None:
 def main(argv: list[str]) -> None:
     from chalice.cli import main as chalice_main
 
+    from devstack import lifeline
+
+    lifeline.watch_parent()
     install_gateway_responses()
     sys.argv = ["chalice", "local", *argv]
     chalice_main()

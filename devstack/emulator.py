@@ -10,6 +10,8 @@ import argparse
 import signal
 import threading
 
+from devstack import lifeline
+
 
 def cache_backend_lookup() -> None:
     """moto's server lists its own package directory (a listdir and ~200 stats)
@@ -71,6 +73,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     args = parser.parse_args()
+    lifeline.watch_parent()
     serve(args.host, args.port)
 
 

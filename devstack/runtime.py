@@ -16,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+from devstack import lifeline
 from devstack.events.engine import EventRuntime, RuntimeOptions
 from devstack.provision import PROJECT_ROOT
 
@@ -58,6 +59,7 @@ def install_faults() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    lifeline.watch_parent()
     if not os.environ.get("AWS_ENDPOINT_URL"):
         # It creates queues and subscriptions: never let it loose on a real account.
         sys.exit("AWS_ENDPOINT_URL is not set: the local event runtime only runs against the emulator")

@@ -14,6 +14,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.lifeline import Lifeline
 from devstack.provision import LOCAL_REGION, PROJECT_ROOT, provision
 
 DEFAULT_ADMIN_TOKEN = "local-admin-token"
@@ -77,6 +78,8 @@ class LocalStack:
     config: StackConfig = field(default_factory=StackConfig)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    # Every child watches it and stops itself if this process dies uncleanly.
+    lifeline: Lifeline | None = None
 
     def base_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -97,11 +100,19 @@ class LocalStack:
     def spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
         # A new process group per child so Ctrl-C handling stays ours and
         # stop() can end a child and anything it started.
+        if self.lifeline is None:
+            self.lifeline = Lifeline()
         output = None
         if self.config.log_path is not None:
             output = open(self.config.log_path, "ab")  # noqa: SIM115 - the child keeps it open
         process = subprocess.Popen(
-            args, cwd=PROJECT_ROOT, env=self.env, start_new_session=True, stdout=output, stderr=output
+            args,
+            cwd=PROJECT_ROOT,
+            env={**self.env, **self.lifeline.child_env()},
+            start_new_session=True,
+            stdout=output,
+            stderr=output,
+            pass_fds=(self.lifeline.read_fd,),
         )
         if output is not None:
             output.close()  # the child holds its own copy
@@ -169,6 +180,9 @@ class LocalStack:
         self._stop_all(self.processes[1:])
         self._stop_all(self.processes[:1])
         self.processes.clear()
+        if self.lifeline is not None:
+            self.lifeline.close()
+            self.lifeline = None
 
     @staticmethod
     def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 import pytest
 
+from devstack.lifeline import Lifeline
 from devstack.provision import local_client, stage_environment
 from devstack.stack import free_port  # noqa: F401 - re-exported for the suites
 
@@ -115,10 +116,13 @@ def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulat
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     outbox = tmp_path_factory.mktemp("emulator-outbox")
+    # The lifeline ends the emulator even if this test run is killed outright.
+    lifeline = Lifeline()
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack.emulator", "--port", str(port)],
         cwd=PROJECT_ROOT,
-        env={**os.environ, "LEADFLOW_OUTBOX": str(outbox)},
+        env={**os.environ, "LEADFLOW_OUTBOX": str(outbox), **lifeline.child_env()},
+        pass_fds=(lifeline.read_fd,),
     )
     try:
         wait_for_http(endpoint + "/moto-api/", 30, process)
@@ -128,6 +132,7 @@ def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulat
     finally:
         process.terminate()
         process.wait(timeout=10)
+        lifeline.close()
 
 
 @pytest.fixture

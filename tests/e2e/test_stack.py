@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -125,18 +126,31 @@ def test_local_stack_serves_a_lead_and_stops_everything(stack_config):
     assert not is_listening(stack_config.aws_port)
 
 
-@pytest.fixture
-def devstack_process(stack_config: StackConfig) -> Iterator[subprocess.Popen[bytes]]:
+def start_devstack(stack_config: StackConfig, ignore_sigint: bool) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "LEADFLOW_AWS_PORT": str(stack_config.aws_port),
         "LEADFLOW_API_PORT": str(stack_config.api_port),
         "LEADFLOW_OUTBOX": str(stack_config.outbox),
     }
+
+    def inherit_ignored_sigint() -> None:
+        # What a background job of a non-interactive shell, nohup or a CI runner hands on.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     # Its own process group, like a shell job: Ctrl-C goes to the group.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack"], cwd=PROJECT_ROOT, env=env, start_new_session=True
+    return subprocess.Popen(
+        [sys.executable, "-m", "devstack"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        start_new_session=True,
+        preexec_fn=inherit_ignored_sigint if ignore_sigint else None,
     )
+
+
+@pytest.fixture
+def devstack_process(stack_config: StackConfig, request: pytest.FixtureRequest) -> Iterator[subprocess.Popen[bytes]]:
+    process = start_devstack(stack_config, ignore_sigint=getattr(request, "param", False))
     try:
         yield process
     finally:
@@ -145,14 +159,42 @@ def devstack_process(stack_config: StackConfig) -> Iterator[subprocess.Popen[byt
             process.wait()
 
 
-def test_make_run_entry_point_serves_and_ctrl_c_stops_all(stack_config, devstack_process):
+def wait_until_gone(pids: set[int], ports: tuple[int, ...], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not still_running(pids) and not any(is_listening(port) for port in ports):
+            return
+        time.sleep(0.2)
+    assert still_running(pids) == set(), "children outlived the stack"
+    assert not [port for port in ports if is_listening(port)], "ports still held"
+
+
+@pytest.mark.parametrize(
+    ("devstack_process", "stop_signal"),
+    [(False, signal.SIGINT), (True, signal.SIGINT), (True, signal.SIGTERM)],
+    ids=["ctrl-c", "ctrl-c-with-sigint-ignored-at-start", "sigterm-with-sigint-ignored-at-start"],
+    indirect=["devstack_process"],
+)
+def test_make_run_entry_point_serves_and_ctrl_c_stops_all(stack_config, devstack_process, stop_signal):
     wait_for_http(stack_config.api_url + "/health", 120, devstack_process)
     lead_round_trip(stack_config.api_url, stack_config.aws_endpoint)
     children = descendants(devstack_process.pid)
     assert children, "the stack started no child processes"
 
-    os.killpg(devstack_process.pid, signal.SIGINT)
+    os.killpg(devstack_process.pid, stop_signal)
     assert devstack_process.wait(timeout=STOP_TIMEOUT) == 0
     assert still_running(children) == set()
     assert not is_listening(stack_config.api_port)
     assert not is_listening(stack_config.aws_port)
+
+
+def test_children_stop_when_the_stack_is_killed_outright(stack_config, devstack_process):
+    """SIGKILL leaves the stack no chance to clean up; its children (each in a
+    session of its own, so no group signal reaches them) stop by themselves."""
+    wait_for_http(stack_config.api_url + "/health", 120, devstack_process)
+    children = descendants(devstack_process.pid)
+    assert len(children) >= 3, "expected the emulator, the runtime and the API"
+
+    os.kill(devstack_process.pid, signal.SIGKILL)
+    devstack_process.wait(timeout=10)
+    wait_until_gone(children, (stack_config.api_port, stack_config.aws_port), timeout=STOP_TIMEOUT)
