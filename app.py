@@ -1,24 +1,29 @@
-"""leadflow: routes and event handlers. Logic lives in chalicelib/."""
+"""leadflow: routes and event handlers, one line each. Logic lives in chalicelib/.
+
+Resource names come from the stage's environment variables
+(.chalice/config.json); the event-source settings Chalice cannot express live
+in .chalice/event-sources.json. Handlers import their module inside the
+function, so each Lambda function loads only what it runs (cold start).
+"""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from chalice import Chalice, Response
 from chalice.app import AuthRequest, DynamoDBEvent, SNSEvent, SQSEvent
 
-from chalicelib import cors, http_errors, lead_intake
+from chalicelib.api import http, leads
 
 app = Chalice(app_name="leadflow")
-# Chalice's own error answers (405, unhandled 500s) in the API's error shape.
-app.register_middleware(http_errors.normalise_errors, "http")
+# Every error answer in the API's error shape (ApiError, Chalice's own 405/500s).
+app.register_middleware(http.normalise_errors, "http")
 
-LEADS_METHODS = "POST,OPTIONS"
+BatchResponse = dict[str, list[dict[str, str]]]
 
 
-def _client_id() -> str:
-    identity = (app.current_request.context or {}).get("identity") or {}
-    return str(identity.get("sourceIp") or "unknown")
+# --- Public API ----------------------------------------------------------------
 
 
 @app.route("/health", methods=["GET"])
@@ -28,74 +33,67 @@ def health() -> dict[str, str]:
 
 @app.route("/leads", methods=["POST"], content_types=["*/*"])
 def create_lead() -> Response:
-    request = app.current_request
-    response = lead_intake.create_lead(request.headers, request.raw_body or b"", _client_id())
-    return cors.with_cors(response, request.headers.get("origin"), LEADS_METHODS)
+    return leads.handle_post(app.current_request)
 
 
 @app.route("/leads", methods=["OPTIONS"])
 def leads_preflight() -> Response:
-    return cors.preflight(app.current_request.headers.get("origin"), LEADS_METHODS)
+    return leads.handle_preflight(app.current_request)
 
 
-# --- Notification pipeline -------------------------------------------------
-# Resource names come from the stage's environment variables; the event-source
-# settings Chalice cannot express live in .chalice/event-sources.json.
-
-
-@app.on_dynamodb_record(
-    stream_arn=os.environ.get("LEADS_STREAM_ARN", ""), batch_size=25, starting_position="TRIM_HORIZON"
-)
-def on_lead_stream(event: DynamoDBEvent) -> dict[str, list[dict[str, str]]]:
-    from chalicelib import lead_events
-
-    return lead_events.handle_stream_batch(event)
-
-
-@app.on_sqs_message(queue=os.environ.get("NOTIFICATIONS_QUEUE", "notifications"), batch_size=10)
-def on_notification(event: SQSEvent) -> dict[str, list[dict[str, str]]]:
-    from chalicelib import notification_worker
-
-    return notification_worker.handle_batch(event)
-
-
-# --- Delivery tracking and admin -------------------------------------------
-# Admin routes sit behind a Chalice built-in authorizer (Bearer token, hash in
-# config; chalicelib/auth.py says who answers 401 and 403). SES feedback and
-# the audit log are event handlers; the logic is in chalicelib/.
+# --- Admin API (a Chalice built-in authorizer; api/auth.py says who answers 401 and 403) --
 
 
 @app.authorizer()
-def admin_auth(auth_request: AuthRequest) -> object:
-    from chalicelib import auth
+def admin_auth(auth_request: AuthRequest) -> Any:
+    from chalicelib.api import auth
 
     return auth.authorize(auth_request)
 
 
 @app.route("/leads", methods=["GET"], authorizer=admin_auth)
 def list_leads() -> Response:
-    from chalicelib import admin
+    from chalicelib.api import admin
 
     return admin.list_leads(app.current_request.query_params)
 
 
 @app.route("/leads/{lead_id}", methods=["GET"], authorizer=admin_auth)
 def get_lead(lead_id: str) -> Response:
-    from chalicelib import admin
+    from chalicelib.api import admin
 
     return admin.get_lead(lead_id)
 
 
 @app.route("/leads/{lead_id}", methods=["DELETE"], authorizer=admin_auth)
 def erase_lead(lead_id: str) -> Response:
-    from chalicelib import admin
+    from chalicelib.api import admin
 
     return admin.erase_lead(lead_id)
 
 
+# --- Event handlers --------------------------------------------------------------
+
+
+@app.on_dynamodb_record(
+    stream_arn=os.environ.get("LEADS_STREAM_ARN", ""), batch_size=25, starting_position="TRIM_HORIZON"
+)
+def on_lead_stream(event: DynamoDBEvent) -> BatchResponse:
+    from chalicelib.pipeline import lead_stream
+
+    return lead_stream.handle_stream_batch(event)
+
+
+@app.on_sqs_message(queue=os.environ.get("NOTIFICATIONS_QUEUE", "notifications"), batch_size=10)
+def on_notification(event: SQSEvent) -> BatchResponse:
+    from chalicelib.pipeline import notifications
+
+    return notifications.handle_batch(event)
+
+
 @app.on_sns_message(topic=os.environ.get("SES_FEEDBACK_TOPIC", "ses-feedback"))
 def on_ses_feedback(event: SNSEvent) -> None:
-    from chalicelib import feedback
+    from chalicelib.pipeline import feedback
 
     feedback.handle_sns_message(event.message)
 
@@ -103,7 +101,7 @@ def on_ses_feedback(event: SNSEvent) -> None:
 @app.on_dynamodb_record(
     stream_arn=os.environ.get("LEADS_STREAM_ARN", ""), batch_size=100, starting_position="TRIM_HORIZON"
 )
-def on_lead_audit(event: DynamoDBEvent) -> dict[str, list[dict[str, str]]]:
-    from chalicelib import audit
+def on_lead_audit(event: DynamoDBEvent) -> BatchResponse:
+    from chalicelib.pipeline import audit
 
     return audit.handle_stream_batch(event)

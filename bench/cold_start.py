@@ -3,7 +3,7 @@
 Each sample is a fresh interpreter that times, from inside, what a Lambda
 cold start pays on top of the interpreter itself:
 - app:   import `app` (the module Lambda imports) and build the clients the
-         API route needs (settings + chalicelib.aws.dynamodb());
+         API route needs (settings + chalicelib.core.aws.dynamodb());
 - floor: import `chalice.app` and `boto3` and create a DynamoDB client, the
          least any Chalice + DynamoDB function can do;
 - peer:  the same API built on AWS Lambda Powertools + pydantic validation
@@ -65,7 +65,7 @@ SUBJECTS = {
             _MARK.format(name="frameworks"),
             "import app",
             "from chalicelib import aws",
-            "from chalicelib.settings import get_settings",
+            "from chalicelib.core.settings import get_settings",
             "get_settings()",
             _MARK.format(name="leadflow"),
             "aws.dynamodb()",

@@ -111,7 +111,7 @@ def post(api_url: str, index: int, run: str) -> tuple[str, float, float]:
 
 
 def render_time_ms(iterations: int = 2000) -> float:
-    from chalicelib.rendering import render
+    from chalicelib.email.rendering import render
 
     context = {
         "lead": {"id": "x" * 32, "name": "Ada <b>", "email": "ada@example.com", "message": "hello " * 50,

@@ -18,7 +18,7 @@ from typing import Any
 def install_gateway_responses() -> None:
     from chalice import local
 
-    from chalicelib.auth import GATEWAY_RESPONSE_BODIES
+    from chalicelib.api.http import GATEWAY_RESPONSE_BODIES
 
     bodies = {status: json.dumps(body).encode() for status, body in GATEWAY_RESPONSE_BODIES.values()}
     original = local.ChaliceRequestHandler._send_error_response

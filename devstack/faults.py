@@ -92,7 +92,9 @@ def _crash_first(faults: Faults, fault: str, function: Callable[..., Any]) -> Ca
 
 
 def install(rates: dict[str, float]) -> Faults:
-    from chalicelib import aws, deliveries, lead_events, notification_worker
+    from chalicelib.core import aws
+    from chalicelib.pipeline import lead_stream, notifications
+    from chalicelib.store import ledger
 
     faults = Faults(rates)
     real_sesv2, real_enrichment = aws.sesv2, aws.enrichment_dynamodb
@@ -101,10 +103,10 @@ def install(rates: dict[str, float]) -> Faults:
     enrichment_plan = {"query": throttle, "get_item": throttle}
     aws.sesv2 = lambda: FlakyClient(real_sesv2(), faults, ses_plan)  # type: ignore[assignment]
     aws.enrichment_dynamodb = lambda: FlakyClient(real_enrichment(), faults, enrichment_plan)  # type: ignore[assignment]
-    deliveries.claim = _crash_first(faults, "crash_before_send", deliveries.claim)  # type: ignore[assignment]
-    deliveries.mark_sent = _crash_first(faults, "crash_after_send", deliveries.mark_sent)  # type: ignore[assignment]
-    lead_events.handle_stream_batch = _twice(faults, "duplicate_stream", lead_events.handle_stream_batch)  # type: ignore[assignment]
-    notification_worker.handle_batch = _twice(faults, "duplicate_sqs", notification_worker.handle_batch)  # type: ignore[assignment]
+    ledger.claim = _crash_first(faults, "crash_before_send", ledger.claim)  # type: ignore[assignment]
+    ledger.mark_sent = _crash_first(faults, "crash_after_send", ledger.mark_sent)  # type: ignore[assignment]
+    lead_stream.handle_stream_batch = _twice(faults, "duplicate_stream", lead_stream.handle_stream_batch)  # type: ignore[assignment]
+    notifications.handle_batch = _twice(faults, "duplicate_sqs", notifications.handle_batch)  # type: ignore[assignment]
     return faults
 
 

@@ -64,7 +64,7 @@ class Expected:
 
     @property
     def delivery_id(self) -> str:
-        from chalicelib.deliveries import DeliveryKey
+        from chalicelib.store.deliveries import DeliveryKey
 
         return DeliveryKey(self.lead_id, self.kind, self.recipient).delivery_id
 
@@ -158,7 +158,7 @@ def outbox_counts(outbox: Path) -> Counter[str]:
 
 
 def ledger(endpoint: str, table: str) -> dict[str, dict[str, Any]]:
-    from chalicelib.dynamo import from_item
+    from chalicelib.store.items import from_item
 
     client = local_client("dynamodb", endpoint)
     rows: dict[str, dict[str, Any]] = {}

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from chalicelib.auth import GATEWAY_RESPONSE_BODIES
+from chalicelib.api.http import GATEWAY_RESPONSE_BODIES
 
 API_STAGE = "api"
 

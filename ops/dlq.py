@@ -7,7 +7,7 @@
 Per DLQ:
 - notifications: SQS messages the worker failed 3 times. Redrive sends each
   back to the notifications queue, then deletes it from the DLQ. Replays are
-  safe: the send ledger (deliveries.claim) refuses an email already sent.
+  safe: the send ledger (store.ledger.claim) refuses an email already sent.
 - ses-feedback: SES feedback events whose handler kept failing (usually a
   message id not recorded yet), as Lambda's asynchronous DLQ message or
   on-failure destination record. Redrive publishes the SES record to the
@@ -88,7 +88,7 @@ class Report:
 
 
 def _sqs() -> Any:
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     return aws.sqs()
 
@@ -169,7 +169,8 @@ def lead_id_of(payload: Any) -> str:
 
 
 def _ledger_reason(lead_id: str) -> str:
-    from chalicelib import deliveries
+    from chalicelib.core.states import DeliveryStatus
+    from chalicelib.store import deliveries
 
     try:
         found = deliveries.list_for_lead(lead_id)
@@ -180,7 +181,7 @@ def _ledger_reason(lead_id: str) -> str:
     parts = []
     for delivery in sorted(found, key=lambda d: str(d.get("kind", ""))):
         why = f" ({delivery['reason']})" if delivery.get("reason") else ""
-        parts.append(f"{delivery.get('kind')}={deliveries.public_status(str(delivery.get('status')))}{why}")
+        parts.append(f"{delivery.get('kind')}={DeliveryStatus(str(delivery.get('status'))).public}{why}")
     return "ledger: " + "; ".join(parts)
 
 
@@ -261,13 +262,11 @@ def describe(spec: QueueSpec, letter: DeadLetter) -> None:
 
 
 def is_erased_or_gone(lead_id: str) -> bool:
-    from chalicelib import aws
-    from chalicelib.settings import get_settings
+    from chalicelib.core.states import LeadStatus
+    from chalicelib.store import leads
 
-    found = aws.dynamodb().get_item(
-        TableName=get_settings().leads_table, Key={"id": {"S": lead_id}}, ConsistentRead=True
-    ).get("Item")
-    return found is None or found.get("status", {}).get("S") == "erased"
+    found = leads.get_lead(lead_id)
+    return found is None or found.get("status") == LeadStatus.ERASED
 
 
 def redrive_notification(letter: DeadLetter, stage: str) -> RedriveResult:
@@ -283,7 +282,7 @@ def redrive_notification(letter: DeadLetter, stage: str) -> RedriveResult:
 def feedback_topic_arn(record: dict[str, Any], stage: str) -> str:
     if record.get("TopicArn"):
         return str(record["TopicArn"])
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     account = aws.client("sts").get_caller_identity()["Account"]
     region = aws.sns().meta.region_name
@@ -291,7 +290,7 @@ def feedback_topic_arn(record: dict[str, Any], stage: str) -> str:
 
 
 def redrive_feedback(letter: DeadLetter, stage: str) -> RedriveResult:
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     records = sns_records_of(letter.payload)
     if not records:
@@ -329,7 +328,7 @@ def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
 
 def read_stream_range(stream_arn: str, shard_id: str, start: str, end: str) -> list[dict[str, Any]]:
     """The records of one shard from `start` to `end` inclusive, while the stream still has them."""
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     streams = aws.client("dynamodbstreams")
     try:
@@ -370,7 +369,7 @@ def invoke_in_process(handler: str, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def invoke_lambda(handler: str, event: dict[str, Any], stage: str) -> dict[str, Any]:
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     response = aws.client("lambda").invoke(
         FunctionName=f"leadflow-{stage}-{handler}", Payload=json.dumps(event).encode()
@@ -385,7 +384,7 @@ def redrive_stream(letter: DeadLetter, stage: str, use_lambda: bool) -> RedriveR
     info = stream_batch_info(letter.payload)
     if not info:
         return RedriveResult(letter.message_id, "failed", "not a stream on-failure record; left in the DLQ")
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     stream_arn = str(info.get("streamArn", ""))
     try:

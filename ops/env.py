@@ -50,7 +50,7 @@ def configure(stage: str) -> None:
 
 
 def leads_stream_arn(table: str) -> str:
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     try:
         return str(aws.dynamodb().describe_table(TableName=table)["Table"].get("LatestStreamArn", ""))
@@ -59,7 +59,7 @@ def leads_stream_arn(table: str) -> str:
 
 
 def reset_app_caches() -> None:
-    from chalicelib import aws, settings
+    from chalicelib.core import aws, settings
 
     settings.get_settings.cache_clear()
     aws.client.cache_clear()

@@ -34,7 +34,7 @@ def stage_env(stage: str = "local") -> dict[str, str]:
 
 
 def reset_app_caches() -> None:
-    from chalicelib import aws, settings
+    from chalicelib.core import aws, settings
 
     settings.get_settings.cache_clear()
     aws.client.cache_clear()

@@ -185,12 +185,12 @@ def test_same_key_other_body_is_409(api_client, local_aws):
 
 
 def test_expired_idempotency_key_creates_a_new_lead(api_client, local_aws, monkeypatch):
-    from chalicelib import clock
+    from chalicelib.core import clock
 
     post(api_client, VALID, headers={"Idempotency-Key": "k"})
     real = clock.now_epoch
     monkeypatch.setattr(clock, "now_epoch", lambda: real() + 86400 + 5)
-    for module in ("chalicelib.leads", "chalicelib.ratelimit"):
+    for module in ("chalicelib.store.idempotency", "chalicelib.store.rate_limits"):
         monkeypatch.setattr(f"{module}.now_epoch", clock.now_epoch)
     assert post(api_client, VALID, headers={"Idempotency-Key": "k"}).status_code == 201
     assert len(leads_in_table(local_aws)) == 2
@@ -211,7 +211,7 @@ def test_overlong_idempotency_key_is_400(api_client, local_aws):
 
 def test_rate_limit_answers_429_with_retry_after(api_client, local_aws, monkeypatch):
     monkeypatch.setenv("RATE_LIMIT_MAX", "2")
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
 
     get_settings.cache_clear()
     assert post(api_client, VALID).status_code == 201
@@ -225,7 +225,7 @@ def test_rate_limit_answers_429_with_retry_after(api_client, local_aws, monkeypa
 
 def test_idempotent_replay_is_not_rate_limited(api_client, local_aws, monkeypatch):
     monkeypatch.setenv("RATE_LIMIT_MAX", "1")
-    from chalicelib.settings import get_settings
+    from chalicelib.core.settings import get_settings
 
     get_settings.cache_clear()
     post(api_client, VALID, headers={"Idempotency-Key": "same"})

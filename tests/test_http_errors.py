@@ -1,4 +1,4 @@
-"""chalicelib.http_errors: Chalice's own error answers reshaped into the API's shape.
+"""chalicelib.api.http: Chalice's own error answers reshaped into the API's shape.
 
 Exercised on a small Chalice app of its own, so it is tested whether or not
 app.py has registered the middleware yet (tests/fuzz checks the real app).
@@ -13,12 +13,12 @@ import pytest
 from chalice import BadRequestError, Chalice, NotFoundError, Response
 from chalice.test import Client
 
-from chalicelib import http_errors
+from chalicelib.api import http
 
 
 def build_app() -> Chalice:
     app = Chalice(app_name="http-errors-test")
-    app.register_middleware(http_errors.normalise_errors, "http")
+    app.register_middleware(http.normalise_errors, "http")
 
     @app.route("/ok", methods=["GET"])
     def ok() -> dict[str, str]:
@@ -83,13 +83,13 @@ def test_chalice_view_errors_get_the_api_shape(client, path, status, code):
     [("MethodNotAllowedError", "method_not_allowed"), ("SomeNewThingError", "some_new_thing"), ("Error", "error")],
 )
 def test_error_codes_are_snake_case(chalice_code, expected):
-    assert http_errors.error_code(chalice_code) == expected
+    assert http.error_code(chalice_code) == expected
 
 
 def test_exception_escaping_the_view_is_caught():
     def explode(_event: Any) -> Response:
         raise ValueError("boom")
 
-    response = http_errors.normalise_errors(object(), explode)
+    response = http.normalise_errors(object(), explode)
     assert response.status_code == 500
     assert response.body == {"error": "internal_error", "message": "an internal error occurred"}

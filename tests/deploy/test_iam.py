@@ -33,7 +33,7 @@ STAGES = project.deployable_stages(ROOT)
 
 # Calls that run only when a stage configures an optional resource: required
 # only where it is configured. (module:function -> stage variable)
-OPTIONAL_CALLS = {"chalicelib.enrichment:_get_related": "RELATED_TABLE"}
+OPTIONAL_CALLS = {"chalicelib.store.related:get_record": "RELATED_TABLE"}
 
 
 @cache

@@ -260,9 +260,14 @@ def test_zip_ships_the_app_templates_and_runtime_dependencies(packaged: Packaged
     for path in (project.PROJECT_ROOT / "chalicelib").rglob("*"):
         if path.is_file() and "__pycache__" not in path.parts:
             assert str(path.relative_to(project.PROJECT_ROOT)) in names, path
-    templates = [n for n in names if n.startswith("chalicelib/templates/")]
-    kinds = {Path(n).parts[2] for n in templates}
-    assert {"team_alert", "customer_confirmation"} <= kinds
+    # The Chalice layout's top-level templates/ is the packaged folder the renderer reads.
+    from chalicelib.email.rendering import TEMPLATES_DIR
+
+    packaged_dir = TEMPLATES_DIR.relative_to(project.PROJECT_ROOT).as_posix()
+    assert (project.PROJECT_ROOT / "templates").resolve() == TEMPLATES_DIR
+    templates = [n for n in names if n.startswith(packaged_dir + "/")]
+    kinds = {Path(n).relative_to(packaged_dir).parts[0] for n in templates}
+    assert {"team_alert", "customer_confirmation", "order_confirmation"} <= kinds
     dist_infos = {n.split("/")[0].lower().split("-")[0].replace("_", "-") for n in names if ".dist-info/" in n}
     assert {"jinja2", "markupsafe"} <= _runtime_distributions()
     for distribution in _runtime_distributions():

@@ -34,7 +34,7 @@ class FuzzApi:
         return self.item_count("LEADS_TABLE")
 
     def get_lead(self, lead_id: str) -> dict[str, Any] | None:
-        from chalicelib.dynamo import from_item
+        from chalicelib.store.items import from_item
 
         found = self.dynamodb.get_item(
             TableName=self.env["LEADS_TABLE"], Key={"id": {"S": lead_id}}, ConsistentRead=True

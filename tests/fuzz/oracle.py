@@ -5,7 +5,7 @@ room (an address the pragmatic rule may or may not accept, the order in which
 several broken rules are reported) the model answers with every acceptable
 status instead of guessing the implementation's choice.
 
-Deliberately independent of chalicelib.validation: the character rules are
+Deliberately independent of chalicelib.api.validation: the character rules are
 written out here as the spec + the documented decisions say them.
 """
 

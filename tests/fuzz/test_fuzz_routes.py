@@ -1,7 +1,7 @@
 """Every method on every path the API has: never a 5xx, and every 4xx in the API's shape.
 
 Chalice answers some of these itself (405 for a method a route lacks) in its
-own {"Code", "Message"} shape; chalicelib.http_errors rewrites them once
+own {"Code", "Message"} shape; chalicelib.api.http rewrites them once
 app.py registers it as middleware. Until then the shape check is skipped,
 not weakened (test_chalice_answers_use_the_api_error_shape says so).
 """
@@ -13,7 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import app as app_module
-from chalicelib import http_errors
+from chalicelib.api import http
 from tests.conftest import ADMIN_TOKEN
 from tests.fuzz import checks, strategies
 from tests.fuzz.profile import fuzz_settings
@@ -23,7 +23,7 @@ PATHS = {"/health": "/health", "/leads": "/leads", "/leads/{lead_id}": "/leads/0
 
 
 def middleware_registered() -> bool:
-    return any(func is http_errors.normalise_errors for func, _ in app_module.app.middleware_handlers)
+    return any(func is http.normalise_errors for func, _ in app_module.app.middleware_handlers)
 
 
 def gateway_makes_up_options(route: str, method: str) -> bool:

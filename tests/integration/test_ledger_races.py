@@ -7,9 +7,10 @@ from __future__ import annotations
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from chalicelib import deliveries
-from chalicelib.notification_jobs import EmailJob
-from chalicelib.sending import RetryLater, send_job
+from chalicelib.core.states import DeliveryStatus
+from chalicelib.pipeline.jobs import EmailJob
+from chalicelib.pipeline.sending import RetryLater, send_job
+from chalicelib.store import deliveries
 
 WORKERS = 6
 JOBS = 15
@@ -37,7 +38,7 @@ def test_one_job_handed_to_several_workers_at_once_is_sent_once(emulator):
         for _ in range(JOBS):
             job = job_for(f"race-{uuid.uuid4()}")
             outcomes = sorted(pool.map(outcome, [job] * WORKERS))
-            assert outcomes.count(deliveries.SENT) == 1, outcomes
-            assert set(outcomes) <= {deliveries.SENT, "retry later", "duplicate"}
+            assert outcomes.count(DeliveryStatus.SENT) == 1, outcomes
+            assert set(outcomes) <= {DeliveryStatus.SENT, "retry later", "duplicate"}
             row = deliveries.get(job.key.delivery_id)
-            assert row is not None and row["status"] == deliveries.SENT and row["attempts"] == 1
+            assert row is not None and row["status"] == DeliveryStatus.SENT and row["attempts"] == 1

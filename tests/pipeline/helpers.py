@@ -90,7 +90,7 @@ def sent_emails(env: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def deliveries(env: dict[str, str]) -> list[dict[str, Any]]:
-    from chalicelib.dynamo import from_item
+    from chalicelib.store.items import from_item
 
     items = boto3.client("dynamodb").scan(TableName=env["DELIVERIES_TABLE"])["Items"]
     return [from_item(i) for i in items]

@@ -8,7 +8,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import aws, enrichment, lead_events, notification_worker
+from chalicelib.core import aws
+from chalicelib.pipeline import enrichment, lead_stream, notifications
 from tests.conftest import reset_app_caches
 
 from .helpers import lead_image, post_lead, receive_all, sent_emails, sqs_event, stream_event
@@ -47,8 +48,8 @@ def alert_text(env) -> str:
 
 def deliver(api_client, env, body):
     lead_id = post_lead(api_client, body)
-    lead_events.handle_stream_batch(stream_event([lead_image(env, lead_id)]))
-    notification_worker.handle_batch(sqs_event(receive_all(env["NOTIFICATIONS_QUEUE"])))
+    lead_stream.handle_stream_batch(stream_event([lead_image(env, lead_id)]))
+    notifications.handle_batch(sqs_event(receive_all(env["NOTIFICATIONS_QUEUE"])))
     return lead_id
 
 

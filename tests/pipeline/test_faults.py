@@ -8,7 +8,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import aws, deliveries, lead_events, notification_worker, suppression
+from chalicelib.core import aws
+from chalicelib.pipeline import lead_stream, notifications
+from chalicelib.store import ledger, suppression
 
 from .helpers import deliveries as delivery_rows
 from .helpers import lead_image, post_lead, receive_all, sent_emails, sqs_event, stream_event
@@ -35,7 +37,7 @@ class FlakySes:
 
 def queued_messages(api_client, env, body=None):
     lead_id = post_lead(api_client, body)
-    lead_events.handle_stream_batch(stream_event([lead_image(env, lead_id)]))
+    lead_stream.handle_stream_batch(stream_event([lead_image(env, lead_id)]))
     return lead_id, receive_all(env["NOTIFICATIONS_QUEUE"])
 
 
@@ -48,10 +50,10 @@ def test_ses_throttling_and_5xx_are_retried_then_sent_once(api_client, local_aws
     _, messages = queued_messages(api_client, local_aws)
     flaky = FlakySes(aws.sesv2(), failures=3, error=client_error(code, status))
     monkeypatch.setattr(aws, "sesv2", lambda: flaky)
-    first = notification_worker.handle_batch(sqs_event(messages))
+    first = notifications.handle_batch(sqs_event(messages))
     assert first["batchItemFailures"] == [{"itemIdentifier": messages[0]["MessageId"]}]
     for _ in range(3):  # the queue delivers the message again
-        notification_worker.handle_batch(sqs_event(messages))
+        notifications.handle_batch(sqs_event(messages))
     assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
     assert {d["status"] for d in delivery_rows(local_aws)} == {"sent"}
 
@@ -60,17 +62,17 @@ def test_permanent_rejection_is_failed_without_retry(api_client, local_aws, monk
     _, messages = queued_messages(api_client, local_aws)
     flaky = FlakySes(aws.sesv2(), failures=100, error=client_error("MessageRejected"))
     monkeypatch.setattr(aws, "sesv2", lambda: flaky)
-    assert notification_worker.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
+    assert notifications.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
     rows = delivery_rows(local_aws)
     assert {d["status"] for d in rows} == {"failed"}
     assert all("MessageRejected" in d["reason"] for d in rows)
-    notification_worker.handle_batch(sqs_event(messages))
+    notifications.handle_batch(sqs_event(messages))
     assert flaky.calls == 2  # one per recipient, never again
 
 
 def crash_once_after_send(monkeypatch) -> list[str]:
     """The first send is accepted by SES but never recorded; returns its message id(s)."""
-    real_mark_sent = deliveries.mark_sent
+    real_mark_sent = ledger.mark_sent
     crashed: list[str] = []
 
     def crash_once(key, token, message_id):
@@ -79,20 +81,20 @@ def crash_once_after_send(monkeypatch) -> list[str]:
             raise RuntimeError("worker died after SES accepted the mail")
         return real_mark_sent(key, token, message_id)
 
-    monkeypatch.setattr(deliveries, "mark_sent", crash_once)
+    monkeypatch.setattr(ledger, "mark_sent", crash_once)
     return crashed
 
 
 def test_crash_after_send_never_sends_twice(api_client, local_aws, monkeypatch):
     _, messages = queued_messages(api_client, local_aws)
     crash_once_after_send(monkeypatch)
-    result = notification_worker.handle_batch(sqs_event(messages))
+    result = notifications.handle_batch(sqs_event(messages))
     assert result["batchItemFailures"], "the crashed message must come back"
     # Redelivered within the claim lease: held back, not sent.
-    notification_worker.handle_batch(sqs_event(messages))
+    notifications.handle_batch(sqs_event(messages))
     # Redelivered after the lease: the abandoned claim is failed, not resent.
-    monkeypatch.setattr("chalicelib.deliveries.now_epoch", lambda: 10**10)
-    notification_worker.handle_batch(sqs_event(messages))
+    monkeypatch.setattr("chalicelib.store.ledger.now_epoch", lambda: 10**10)
+    notifications.handle_batch(sqs_event(messages))
     assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
     statuses = sorted(d["status"] for d in delivery_rows(local_aws))
     assert statuses == ["failed", "sent"]
@@ -103,7 +105,7 @@ def test_crash_after_send_never_sends_twice(api_client, local_aws, monkeypatch):
 def test_suppressed_address_is_not_mailed(api_client, local_aws):
     suppression.suppress("ada@example.com", "bounce")
     _, messages = queued_messages(api_client, local_aws)
-    notification_worker.handle_batch(sqs_event(messages))
+    notifications.handle_batch(sqs_event(messages))
     assert recipients_sent(local_aws) == ["team@leadflow.example"]
     by_kind = {d["kind"]: d for d in delivery_rows(local_aws)}
     assert by_kind["customer_confirmation"]["status"] == "suppressed"
@@ -115,7 +117,7 @@ def test_sandbox_redirects_every_recipient(api_client, local_aws, monkeypatch):
     monkeypatch.setenv("SANDBOX_ADDRESS", "sandbox@leadflow.example")
     reset_app_caches()
     _, messages = queued_messages(api_client, local_aws)
-    notification_worker.handle_batch(sqs_event(messages))
+    notifications.handle_batch(sqs_event(messages))
     assert recipients_sent(local_aws) == ["sandbox@leadflow.example", "sandbox@leadflow.example"]
     assert all("[SANDBOX" in m.raw_data for m in sent_emails(local_aws))
 
@@ -128,7 +130,7 @@ def test_routing_rules_pick_team_by_source(api_client, local_aws, monkeypatch):
     _, messages = queued_messages(
         api_client, local_aws, {"name": "Bo", "email": "bo@example.com", "source": "partners"}
     )
-    notification_worker.handle_batch(sqs_event(messages))
+    notifications.handle_batch(sqs_event(messages))
     assert recipients_sent(local_aws) == ["bo@example.com", "p1@leadflow.example", "p2@leadflow.example"]
 
 
@@ -147,7 +149,7 @@ def test_order_confirmation_request_is_sent_once(local_aws):
     }
     first = publish_request(local_aws, request)
     again = publish_request(local_aws, request)
-    notification_worker.handle_batch(sqs_event(first + again))
+    notifications.handle_batch(sqs_event(first + again))
     sent = sent_emails(local_aws)
     assert len(sent) == 1
     assert "A-100" in sent[0].raw_data
@@ -167,7 +169,7 @@ def test_order_confirmation_request_is_sent_once(local_aws):
 def test_malformed_request_goes_to_dlq_and_batch_survives(api_client, local_aws, request_body):
     _, lead_messages = queued_messages(api_client, local_aws)
     bad = publish_request(local_aws, request_body)
-    result = notification_worker.handle_batch(sqs_event(bad + lead_messages))
+    result = notifications.handle_batch(sqs_event(bad + lead_messages))
     assert result == {"batchItemFailures": []}
     assert len(sent_emails(local_aws)) == 2
     dead = receive_all(local_aws["NOTIFICATIONS_DLQ"])
@@ -180,7 +182,7 @@ def test_non_json_message_goes_to_dlq(local_aws):
     url = sqs.get_queue_url(QueueName=local_aws["NOTIFICATIONS_QUEUE"])["QueueUrl"]
     sqs.send_message(QueueUrl=url, MessageBody="{not json")
     messages = receive_all(local_aws["NOTIFICATIONS_QUEUE"])
-    assert notification_worker.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
+    assert notifications.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
     assert len(receive_all(local_aws["NOTIFICATIONS_DLQ"])) == 1
 
 
@@ -188,14 +190,14 @@ def test_stream_handler_ignores_modify_and_remove(api_client, local_aws):
     lead_id = post_lead(api_client)
     image = lead_image(local_aws, lead_id)
     for name in ("MODIFY", "REMOVE"):
-        assert lead_events.handle_stream_batch(stream_event([image], name)) == {"batchItemFailures": []}
+        assert lead_stream.handle_stream_batch(stream_event([image], name)) == {"batchItemFailures": []}
     assert receive_all(local_aws["NOTIFICATIONS_QUEUE"]) == []
 
 
 def test_stream_failure_reports_the_first_failed_record(api_client, local_aws, monkeypatch):
     images = [lead_image(local_aws, post_lead(api_client)) for _ in range(3)]
     calls: list[str] = []
-    real = lead_events.publish_lead_created
+    real = lead_stream.publish_lead_created
 
     def fail_second(lead, enrichment):
         calls.append(lead["id"])
@@ -203,8 +205,8 @@ def test_stream_failure_reports_the_first_failed_record(api_client, local_aws, m
             raise RuntimeError("SNS down")
         return real(lead, enrichment)
 
-    monkeypatch.setattr(lead_events, "publish_lead_created", fail_second)
-    result = lead_events.handle_stream_batch(stream_event(images))
+    monkeypatch.setattr(lead_stream, "publish_lead_created", fail_second)
+    result = lead_stream.handle_stream_batch(stream_event(images))
     assert result == {"batchItemFailures": [{"itemIdentifier": "101"}]}
     assert len(calls) == 2  # stops at the failure; the rest come again from there
 
@@ -215,26 +217,26 @@ def test_lead_erased_while_in_flight_gets_no_email(api_client, local_aws):
     lead_id, messages = queued_messages(api_client, local_aws)
     erased = api_client.http.delete(f"/leads/{lead_id}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert erased.status_code == 200
-    assert notification_worker.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
+    assert notifications.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
     assert sent_emails(local_aws) == []
     assert delivery_rows(local_aws) == []
 
 
 def test_feedback_records_a_send_the_worker_died_before_recording(api_client, local_aws, monkeypatch):
-    from chalicelib import feedback
+    from chalicelib.pipeline import feedback
     from tests.tracking import ses_events
 
     _, messages = queued_messages(api_client, local_aws)
     sent_ids = crash_once_after_send(monkeypatch)
-    notification_worker.handle_batch(sqs_event(messages))
+    notifications.handle_batch(sqs_event(messages))
     unrecorded = next(d for d in delivery_rows(local_aws) if d["status"] == "sending")
     tags = {"lead_id": unrecorded["lead_id"], "kind": unrecorded["kind"]}
     feedback.handle(ses_events.delivery("event", sent_ids[0], [unrecorded["recipient"]], tags))
     row = next(d for d in delivery_rows(local_aws) if d["delivery_id"] == unrecorded["delivery_id"])
     assert row["status"] == "delivered" and row["message_id"] == sent_ids[0]
     # The redelivered job finds it done: nothing is sent again.
-    monkeypatch.setattr("chalicelib.deliveries.now_epoch", lambda: 10**10)
-    notification_worker.handle_batch(sqs_event(messages))
+    monkeypatch.setattr("chalicelib.store.ledger.now_epoch", lambda: 10**10)
+    notifications.handle_batch(sqs_event(messages))
     assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
 
 
@@ -260,20 +262,20 @@ def lose_first_answer(monkeypatch) -> list[str]:
 
 
 def test_send_whose_answer_is_lost_is_never_resent(api_client, local_aws, monkeypatch):
-    from chalicelib import feedback
+    from chalicelib.pipeline import feedback
     from tests.tracking import ses_events
 
     _, messages = queued_messages(api_client, local_aws)
     lost_ids = lose_first_answer(monkeypatch)
-    first = notification_worker.handle_batch(sqs_event(messages))
+    first = notifications.handle_batch(sqs_event(messages))
     assert first["batchItemFailures"], "the message comes back while the outcome is unknown"
     held = next(d for d in delivery_rows(local_aws) if d["status"] == "sending")
-    notification_worker.handle_batch(sqs_event(messages))  # within the lease: held, not resent
+    notifications.handle_batch(sqs_event(messages))  # within the lease: held, not resent
     assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
     tags = {"lead_id": held["lead_id"], "kind": held["kind"]}
     feedback.handle(ses_events.delivery("event", lost_ids[0], [held["recipient"]], tags))
-    monkeypatch.setattr("chalicelib.deliveries.now_epoch", lambda: 10**10)
-    notification_worker.handle_batch(sqs_event(messages))
+    monkeypatch.setattr("chalicelib.store.ledger.now_epoch", lambda: 10**10)
+    notifications.handle_batch(sqs_event(messages))
     assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
     assert {d["status"] for d in delivery_rows(local_aws)} == {"sent", "delivered"}
 
@@ -284,8 +286,8 @@ def test_send_that_never_reached_ses_is_retried(api_client, local_aws, monkeypat
     _, messages = queued_messages(api_client, local_aws)
     flaky = FlakySes(aws.sesv2(), failures=1, error=EndpointConnectionError(endpoint_url="https://ses"))
     monkeypatch.setattr(aws, "sesv2", lambda: flaky)
-    assert notification_worker.handle_batch(sqs_event(messages))["batchItemFailures"]
-    assert notification_worker.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
+    assert notifications.handle_batch(sqs_event(messages))["batchItemFailures"]
+    assert notifications.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
     assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
     assert {d["status"] for d in delivery_rows(local_aws)} == {"sent"}
 

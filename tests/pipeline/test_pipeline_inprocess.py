@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 from email.policy import default as default_policy
 
-from chalicelib import lead_events, notification_worker
+from chalicelib.pipeline import lead_stream, notifications
 
 from .helpers import (
     VALID_LEAD,
@@ -21,7 +21,7 @@ from .helpers import (
 
 def run_pipeline(api_client, env, body=None):
     lead_id = post_lead(api_client, body)
-    result = lead_events.handle_stream_batch(stream_event([lead_image(env, lead_id)]))
+    result = lead_stream.handle_stream_batch(stream_event([lead_image(env, lead_id)]))
     assert result == {"batchItemFailures": []}
     messages = receive_all(env["NOTIFICATIONS_QUEUE"])
     return lead_id, messages
@@ -30,7 +30,7 @@ def run_pipeline(api_client, env, body=None):
 def test_lead_yields_team_alert_and_confirmation(api_client, local_aws):
     lead_id, messages = run_pipeline(api_client, local_aws)
     assert len(messages) == 1
-    assert notification_worker.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
+    assert notifications.handle_batch(sqs_event(messages)) == {"batchItemFailures": []}
     sent = sent_emails(local_aws)
     assert len(sent) == 2
     parsed = [email.message_from_string(m.raw_data, policy=default_policy) for m in sent]
@@ -50,26 +50,26 @@ def test_lead_yields_team_alert_and_confirmation(api_client, local_aws):
 
 def test_redelivered_message_sends_nothing_twice(api_client, local_aws):
     _, messages = run_pipeline(api_client, local_aws)
-    notification_worker.handle_batch(sqs_event(messages))
-    notification_worker.handle_batch(sqs_event(messages))
+    notifications.handle_batch(sqs_event(messages))
+    notifications.handle_batch(sqs_event(messages))
     assert len(sent_emails(local_aws)) == 2
 
 
 def test_same_stream_record_twice_sends_once(api_client, local_aws):
     lead_id = post_lead(api_client)
     image = lead_image(local_aws, lead_id)
-    lead_events.handle_stream_batch(stream_event([image]))
-    lead_events.handle_stream_batch(stream_event([image]))
+    lead_stream.handle_stream_batch(stream_event([image]))
+    lead_stream.handle_stream_batch(stream_event([image]))
     messages = receive_all(local_aws["NOTIFICATIONS_QUEUE"])
     assert len(messages) == 2
-    notification_worker.handle_batch(sqs_event(messages))
+    notifications.handle_batch(sqs_event(messages))
     assert len(sent_emails(local_aws)) == 2
 
 
 def test_injection_in_name_is_escaped_and_adds_no_header(api_client, local_aws):
     hostile = {**VALID_LEAD, "name": "<script>alert(1)</script> Eve", "message": "x\r\nBcc: evil@example.com"}
     _, messages = run_pipeline(api_client, local_aws, hostile)
-    notification_worker.handle_batch(sqs_event(messages))
+    notifications.handle_batch(sqs_event(messages))
     for sent in sent_emails(local_aws):
         message = email.message_from_string(sent.raw_data, policy=default_policy)
         assert message["Bcc"] is None
@@ -80,7 +80,7 @@ def test_injection_in_name_is_escaped_and_adds_no_header(api_client, local_aws):
 
 
 def test_crlf_in_header_fields_cannot_add_a_header_or_recipient():
-    from chalicelib.mime import build_message, mailbox
+    from chalicelib.email.mime import build_message, mailbox
 
     raw = build_message(
         "leadflow <alerts@leadflow.example>",

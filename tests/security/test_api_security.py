@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.dynamo import from_item
+from chalicelib.store.items import from_item
 from tests.conftest import reset_app_caches
 
 VALID = {"name": "Ada Lovelace", "email": "ada@example.com"}
@@ -162,7 +162,7 @@ def test_cors_refuses_origins_not_configured(api_client, local_aws):
         )
         assert preflight.status_code == 403, origin
         assert "Access-Control-Allow-Origin" not in preflight.headers, origin
-        assert preflight.json_body == {"error": "origin_not_allowed"}
+        assert preflight.json_body == {"error": "origin_not_allowed", "message": "this origin may not call the API"}
 
 
 def test_cors_echoes_only_the_exact_configured_origin(api_client, local_aws):
@@ -201,12 +201,12 @@ def test_rate_limit_is_not_bypassed_by_forwarding_headers(api_client, local_aws,
 
 
 def test_rate_limit_is_per_client(local_aws, limit_two):
-    from chalicelib import lead_intake
+    from chalicelib.api import leads as leads_api
 
     headers = {"content-type": "application/json"}
     raw = json.dumps(VALID).encode()
-    assert [lead_intake.create_lead(headers, raw, "198.51.100.1").status_code for _ in range(3)] == [201, 201, 429]
-    assert lead_intake.create_lead(headers, raw, "198.51.100.2").status_code == 201
+    assert [leads_api.create_lead(headers, raw, "198.51.100.1").status_code for _ in range(3)] == [201, 201, 429]
+    assert leads_api.create_lead(headers, raw, "198.51.100.2").status_code == 201
 
 
 # --- body size ---------------------------------------------------------------------

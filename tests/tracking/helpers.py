@@ -8,8 +8,8 @@ from typing import Any
 
 import boto3
 
-from chalicelib import deliveries
-from chalicelib.deliveries import DeliveryKey
+from chalicelib.store import deliveries, ledger
+from chalicelib.store.deliveries import DeliveryKey
 from tests.conftest import stream_records as all_stream_records
 
 
@@ -24,9 +24,9 @@ def new_message_id() -> str:
 def record_sent(lead_id: str, kind: str, recipient: str, message_id: str) -> str:
     """A delivery the worker sent: claimed in the ledger, then marked sent with SES's message id."""
     key = DeliveryKey(lead_id, kind, recipient)
-    claim = deliveries.claim(key)
+    claim = ledger.claim(key)
     assert claim.state == "claimed"
-    assert deliveries.mark_sent(key, claim.token, message_id)
+    assert ledger.mark_sent(key, claim.token, message_id)
     return key.delivery_id
 
 
@@ -37,7 +37,7 @@ def status_of(delivery_id: str) -> str:
 
 
 def is_suppressed(address: str) -> bool:
-    from chalicelib import suppression
+    from chalicelib.store import suppression
 
     return suppression.is_suppressed(address)
 

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib import feedback
+from chalicelib.pipeline import feedback
 from tests.conftest import ADMIN_TOKEN, reset_app_caches
 from tests.tracking import ses_events
 from tests.tracking.helpers import new_id, new_message_id, record_sent
@@ -119,12 +119,12 @@ def test_lead_with_its_notifications_and_live_status(admin_client):
 
 
 def test_a_send_in_progress_shows_as_queued(admin_client):
-    from chalicelib import deliveries
-    from chalicelib.deliveries import DeliveryKey
+    from chalicelib.store import ledger
+    from chalicelib.store.deliveries import DeliveryKey
 
     # An address no other test in this module bounces (the tables are shared).
     lead_id = post_lead(admin_client, {"name": "Ada", "email": "in.progress@example.com"})
-    assert deliveries.claim(DeliveryKey(lead_id, "customer_confirmation", "in.progress@example.com")).state == "claimed"
+    assert ledger.claim(DeliveryKey(lead_id, "customer_confirmation", "in.progress@example.com")).state == "claimed"
     (notification,) = get(admin_client, f"/leads/{lead_id}").json_body["notifications"]
     assert notification["status"] == "queued"
     assert notification["message_id"] is None

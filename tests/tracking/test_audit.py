@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 import app as app_module
-from chalicelib import audit
+from chalicelib.store import audit_log
 from tests.tracking.helpers import address, audit_lines, new_id, stream_records
 
 
@@ -61,7 +61,7 @@ def test_objects_are_date_partitioned_json_lines(shared_aws):
     (record,) = stream_records(shared_aws, lead_id)
     app_module.on_lead_audit({"Records": [record]}, None)
     day = datetime.fromtimestamp(record["dynamodb"]["ApproximateCreationDateTime"], UTC).strftime("%Y-%m-%d")
-    key = audit.object_key("lead", day, record["eventID"])
+    key = audit_log.object_key("lead", day, record["eventID"])
     assert key.startswith(f"leads/dt={day}/lead-") and key.endswith(".jsonl")
     body = boto3.client("s3").get_object(Bucket=shared_aws["AUDIT_BUCKET"], Key=key)["Body"].read().decode()
     assert [json.loads(line)["lead_id"] for line in body.splitlines()] == [lead_id]
@@ -84,7 +84,7 @@ def test_a_failed_write_fails_the_batch_so_it_is_retried(shared_aws, monkeypatch
     def unavailable(**kwargs):
         raise RuntimeError("S3 down")
 
-    monkeypatch.setattr(audit.aws, "s3", lambda: type("S3", (), {"put_object": staticmethod(unavailable)})())
+    monkeypatch.setattr(audit_log.aws, "s3", lambda: type("S3", (), {"put_object": staticmethod(unavailable)})())
     with pytest.raises(RuntimeError, match="S3 down"):
         app_module.on_lead_audit({"Records": records}, None)
     monkeypatch.undo()
@@ -99,7 +99,7 @@ def test_no_bucket_configured_fails_loudly(shared_aws, monkeypatch):
     reset_app_caches()
     try:
         with pytest.raises(RuntimeError, match="AUDIT_BUCKET"):
-            audit.write_entries("lead", "2030-01-01", "x", [{"a": 1}])
+            audit_log.write_entries("lead", "2030-01-01", "x", [{"a": 1}])
     finally:
         monkeypatch.undo()
         reset_app_caches()

@@ -71,9 +71,9 @@ def ids_in(letters: dict[str, list[dlq.DeadLetter]], queue: str) -> dict[str, dl
 
 
 def store_lead(email: str = "ada@example.com") -> str:
-    from chalicelib import leads
+    from chalicelib.store import leads
 
-    return leads.store_lead({"name": "Ada", "email": email, "source": "website"}, None, uuid.uuid4().hex).id
+    return leads.store_lead({"name": "Ada", "email": email, "source": "website"}, None, uuid.uuid4().hex)
 
 
 def lead_created(lead_id: str, email: str = "ada@example.com") -> dict[str, Any]:
@@ -84,13 +84,13 @@ def lead_created(lead_id: str, email: str = "ada@example.com") -> dict[str, Any]
 
 
 def test_list_shows_every_dlq_with_the_reason_and_keeps_the_messages(ops_env):
-    from chalicelib import deliveries
-    from chalicelib.deliveries import DeliveryKey
+    from chalicelib.store import ledger
+    from chalicelib.store.deliveries import DeliveryKey
 
     lead_id = store_lead()
     key = DeliveryKey(lead_id, "customer_confirmation", "ada@example.com")
-    claim = deliveries.claim(key)
-    deliveries.release_for_retry(key, claim.token, "retrying after TooManyRequestsException")
+    claim = ledger.claim(key)
+    ledger.release_for_retry(key, claim.token, "retrying after TooManyRequestsException")
     notification = send(ops_env, "notifications-dlq", lead_created(lead_id))
     invalid = send(
         ops_env, "notifications-dlq", {"type": "nonsense"},
@@ -186,7 +186,7 @@ def test_redrive_chosen_then_all_back_to_the_notifications_queue(ops_env):
 
 
 def test_redrive_drops_messages_about_an_erased_lead(ops_env):
-    from chalicelib import admin
+    from chalicelib.api import admin
 
     lead_id = store_lead()
     message = send(ops_env, "notifications-dlq", lead_created(lead_id))
@@ -292,7 +292,7 @@ def test_audit_dlq_records_are_replayed_through_the_audit_consumer(ops_env):
 
 
 def test_stream_replay_skips_an_erased_lead(ops_env):
-    from chalicelib import admin
+    from chalicelib.api import admin
 
     lead_id = store_lead()
     shard_id, record = insert_record_of(ops_env, lead_id)

@@ -179,11 +179,12 @@ def run_ops(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
 def hold_claim(lead_id: str, address: str) -> tuple[Any, str]:
     """A send stuck in another worker's hands: claimed, with a lease that will not run out
     during the test, so every attempt of the worker is told to retry later."""
-    from chalicelib import aws, deliveries
-    from chalicelib.deliveries import DeliveryKey
+    from chalicelib.core import aws
+    from chalicelib.store import ledger
+    from chalicelib.store.deliveries import DeliveryKey
 
     key = DeliveryKey(lead_id, CUSTOMER, address)
-    claim = deliveries.claim(key)
+    claim = ledger.claim(key)
     assert claim.state == "claimed"
     aws.dynamodb().update_item(
         TableName=os.environ["DELIVERIES_TABLE"], Key={"delivery_id": {"S": key.delivery_id}},
@@ -193,7 +194,7 @@ def hold_claim(lead_id: str, address: str) -> tuple[Any, str]:
 
 
 def put_lead(lead_id: str, address: str) -> None:
-    from chalicelib import aws
+    from chalicelib.core import aws
 
     aws.dynamodb().put_item(
         TableName=os.environ["LEADS_TABLE"],
@@ -206,8 +207,8 @@ def put_lead(lead_id: str, address: str) -> None:
 
 
 def test_poisoned_message_is_redriven_once_fixed_without_a_duplicate_email(stack, stack_env):
-    from chalicelib import deliveries
-    from chalicelib.deliveries import DeliveryKey
+    from chalicelib.store import ledger
+    from chalicelib.store.deliveries import DeliveryKey
     from ops import dlq
 
     lead_id, address = uuid.uuid4().hex, f"poisoned.{uuid.uuid4().hex[:8]}@example.com"
@@ -230,7 +231,7 @@ def test_poisoned_message_is_redriven_once_fixed_without_a_duplicate_email(stack
     assert letter.message_id in listed.stdout and f"lead={lead_id}" in listed.stdout
 
     # The fix: the stuck send is released (as an operator would after finding the dead worker).
-    assert deliveries.release_for_retry(key, token, "released: the worker holding it was gone")
+    assert ledger.release_for_retry(key, token, "released: the worker holding it was gone")
 
     redriven = run_ops(stack, "redrive", letter.message_id, "--queue", "notifications")
     assert redriven.returncode == 0, redriven.stdout + redriven.stderr

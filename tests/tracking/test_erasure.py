@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 
 import app as app_module
-from chalicelib import feedback
+from chalicelib.pipeline import feedback
 from tests.conftest import ADMIN_TOKEN
 from tests.tracking import ses_events
 from tests.tracking.helpers import audit_lines, new_message_id, record_sent, stream_records

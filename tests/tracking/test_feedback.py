@@ -2,7 +2,7 @@
 
 In-process moto with the real tables (shared per module; every test uses
 its own ids and addresses). Deliveries are set up as the worker leaves them
-(deliveries.claim + mark_sent).
+(ledger.claim + mark_sent).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import json
 
 import pytest
 
-from chalicelib import deliveries, feedback
-from chalicelib.deliveries import DeliveryKey
+from chalicelib.pipeline import feedback
+from chalicelib.store import deliveries, ledger
+from chalicelib.store.deliveries import DeliveryKey
 from tests.tracking import ses_events
 from tests.tracking.helpers import (
     address,
@@ -156,7 +157,7 @@ def test_claimed_but_not_yet_marked_sent_is_retried_without_tags(shared_aws):
     slow = address("slow")
     lead_id, message_id = new_id(), new_message_id()
     key = DeliveryKey(lead_id, CUSTOMER, slow)
-    assert deliveries.claim(key).state == "claimed"  # SES called, message id not recorded yet
+    assert ledger.claim(key).state == "claimed"  # SES called, message id not recorded yet
     with pytest.raises(feedback.FeedbackNotRecorded):  # identity format: nothing ties it to the row
         feedback.handle(ses_events.delivery("identity", message_id, [slow]))
     assert status_of(key.delivery_id) == "sending"
@@ -166,12 +167,12 @@ def test_tagged_feedback_records_a_send_the_worker_has_not_recorded(shared_aws):
     slow = address("slower")
     lead_id, message_id = new_id(), new_message_id()
     key = DeliveryKey(lead_id, CUSTOMER, slow)
-    claim = deliveries.claim(key)
+    claim = ledger.claim(key)
     feedback.handle(ses_events.delivery("event", message_id, [slow], tags(lead_id)))
     assert status_of(key.delivery_id) == "delivered"
     assert deliveries.get(key.delivery_id)["message_id"] == message_id
     # The worker's late record changes nothing: the status stays delivered.
-    assert not deliveries.mark_sent(key, claim.token, message_id)
+    assert not ledger.mark_sent(key, claim.token, message_id)
     assert status_of(key.delivery_id) == "delivered"
 
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import feedback
+from chalicelib.pipeline import feedback
 from tests.tracking import ses_events
 from tests.tracking.helpers import address, is_suppressed, new_id, new_message_id, record_sent, status_of
 

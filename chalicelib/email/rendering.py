@@ -1,4 +1,4 @@
-"""Email rendering from chalicelib/templates/<kind>/{subject.txt, body.txt, body.html}.
+"""Email rendering from chalicelib/email/templates/<kind>/{subject.txt, body.txt, body.html}.
 
 The Jinja2 environment is built once per container and caches compiled
 templates; HTML is autoescaped, text and subject are not (they are not HTML)

@@ -1,10 +1,10 @@
-"""The suppression list: addresses that hard-bounced or complained are never mailed again."""
+"""The Suppression table: addresses that hard-bounced or complained are never mailed again."""
 
 from __future__ import annotations
 
-from chalicelib import aws
-from chalicelib.clock import iso_utc
-from chalicelib.settings import get_settings
+from chalicelib.core import aws
+from chalicelib.core.clock import iso_utc
+from chalicelib.core.settings import get_settings
 
 
 def suppression_key(address: str) -> str:

@@ -11,7 +11,7 @@ Rules (GOV.UK Notify's, and SES's own guidance):
   Bounce Transient/Undetermined -> status unchanged (the address may work
   later), the reason noted. Complaint -> complained, address suppressed
   unless the feedback type is `not-spam`. Reject -> failed.
-- A status only moves forward (deliveries.advance_status): a late or
+- A status only moves forward (store.deliveries.advance_status): a late or
   duplicate event changes nothing and is not counted twice.
 - Feedback for a message the ledger has not recorded yet raises
   FeedbackNotRecorded, so the invocation is retried (then dead-lettered)
@@ -20,23 +20,33 @@ Rules (GOV.UK Notify's, and SES's own guidance):
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from chalicelib import audit, deliveries, metrics, suppression
-from chalicelib.clock import iso_utc
-from chalicelib.deliveries import BOUNCED, COMPLAINED, DELIVERED, FAILED, DeliveryKey
-from chalicelib.masking import mask_email, mask_text
+from chalicelib.core import metrics
+from chalicelib.core.clock import iso_utc
+from chalicelib.core.digest import digest
+from chalicelib.core.logs import get_logger
+from chalicelib.core.masking import mask_email, mask_text
+from chalicelib.core.states import DeliveryStatus
+from chalicelib.pipeline import audit
+from chalicelib.store import deliveries, suppression
+from chalicelib.store.deliveries import DeliveryKey
 
-DELIVERY = "Delivery"
-BOUNCE = "Bounce"
-COMPLAINT = "Complaint"
-REJECT = "Reject"
+
+class FeedbackType(StrEnum):
+    """The SES event types that change a delivery (others, such as Send or Open, are ignored)."""
+
+    DELIVERY = "Delivery"
+    BOUNCE = "Bounce"
+    COMPLAINT = "Complaint"
+    REJECT = "Reject"
+
+
 PERMANENT = "Permanent"
 NOT_SPAM = "not-spam"
-HANDLED_TYPES = (DELIVERY, BOUNCE, COMPLAINT, REJECT)
 
 
 class MalformedFeedback(ValueError):
@@ -107,7 +117,7 @@ def parse(raw: str | dict[str, Any]) -> FeedbackEvent:
     if not event_type or not message_id:
         raise MalformedFeedback("no eventType/notificationType or mail.messageId")
     common = {"event_type": event_type, "message_id": message_id, "tags": _first_values(mail.get("tags"))}
-    if event_type == BOUNCE:
+    if event_type == FeedbackType.BOUNCE:
         bounce = body.get("bounce") or {}
         entries = bounce.get("bouncedRecipients") or []
         diagnostics = {
@@ -120,20 +130,20 @@ def parse(raw: str | dict[str, Any]) -> FeedbackEvent:
             bounce_type=str(bounce.get("bounceType") or ""),
             bounce_subtype=str(bounce.get("bounceSubType") or ""), diagnostics=diagnostics,
         )
-    if event_type == COMPLAINT:
+    if event_type == FeedbackType.COMPLAINT:
         complaint = body.get("complaint") or {}
         return FeedbackEvent(
             **common, recipients=_addresses(complaint.get("complainedRecipients")),
             timestamp=str(complaint.get("timestamp") or ""),
             feedback_type=str(complaint.get("complaintFeedbackType") or ""),
         )
-    if event_type == DELIVERY:
+    if event_type == FeedbackType.DELIVERY:
         delivery = body.get("delivery") or {}
         return FeedbackEvent(
             **common, recipients=_addresses(delivery.get("recipients")),
             timestamp=str(delivery.get("timestamp") or ""),
         )
-    if event_type == REJECT:
+    if event_type == FeedbackType.REJECT:
         reject = body.get("reject") or {}
         return FeedbackEvent(
             **common, recipients=_addresses(mail.get("destination")),
@@ -170,61 +180,60 @@ def match(event: FeedbackEvent, recipient: str, candidates: list[dict[str, Any]]
 # --- Applying an event -----------------------------------------------------------
 
 
-def _target(event: FeedbackEvent) -> str | None:
+def _target(event: FeedbackEvent) -> DeliveryStatus | None:
     """The status this event moves a delivery to; None when it only notes a reason."""
-    if event.event_type == DELIVERY:
-        return DELIVERED
-    if event.event_type == BOUNCE:
-        return BOUNCED if event.bounce_type == PERMANENT else None
-    if event.event_type == COMPLAINT:
-        return COMPLAINED
-    if event.event_type == REJECT:
-        return FAILED
+    if event.event_type == FeedbackType.DELIVERY:
+        return DeliveryStatus.DELIVERED
+    if event.event_type == FeedbackType.BOUNCE:
+        return DeliveryStatus.BOUNCED if event.bounce_type == PERMANENT else None
+    if event.event_type == FeedbackType.COMPLAINT:
+        return DeliveryStatus.COMPLAINED
+    if event.event_type == FeedbackType.REJECT:
+        return DeliveryStatus.FAILED
     return None
 
 
 def _reason(event: FeedbackEvent, recipient: str) -> str:
-    if event.event_type == BOUNCE:
+    if event.event_type == FeedbackType.BOUNCE:
         diagnostic = event.diagnostics.get(recipient.strip().lower(), "")
         text = f"bounce {event.bounce_type}/{event.bounce_subtype}"
         return mask_text(f"{text}: {diagnostic}" if diagnostic else text)
-    if event.event_type == COMPLAINT:
+    if event.event_type == FeedbackType.COMPLAINT:
         return f"complaint: {event.feedback_type or 'unspecified'}"
-    if event.event_type == REJECT:
+    if event.event_type == FeedbackType.REJECT:
         return mask_text(f"rejected by SES: {event.detail}")
     return ""
 
 
 def should_suppress(event: FeedbackEvent) -> bool:
-    if event.event_type == BOUNCE:
+    if event.event_type == FeedbackType.BOUNCE:
         return event.bounce_type == PERMANENT
-    if event.event_type == COMPLAINT:
+    if event.event_type == FeedbackType.COMPLAINT:
         return event.feedback_type.strip().lower() != NOT_SPAM
     return False
 
 
 def _feedback_key(event: FeedbackEvent, recipient: str) -> str:
     """Which event made a change (hashed: the ledger keeps no address outside `recipient`)."""
-    raw = f"{event.event_type}|{event.message_id}|{recipient.strip().lower()}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+    return digest(f"{event.event_type}|{event.message_id}|{recipient.strip().lower()}", 32)
 
 
-def _emit_metrics(status: str) -> None:
+def _emit_metrics(status: DeliveryStatus) -> None:
     """Counts, plus 0/1 samples whose Average over a period is the rate (a ratio, as SES's
     Reputation.BounceRate): review at BounceRate 0.05 and ComplaintRate 0.001."""
-    if status == DELIVERED:
+    if status is DeliveryStatus.DELIVERED:
         metrics.emit("Deliveries", 1)
         metrics.emit("BounceRate", 0, unit="None")
         metrics.emit("ComplaintRate", 0, unit="None")
-    elif status == BOUNCED:
+    elif status is DeliveryStatus.BOUNCED:
         metrics.emit("Bounces", 1)
         metrics.emit("BounceRate", 1, unit="None")
-    elif status == COMPLAINED:
+    elif status is DeliveryStatus.COMPLAINED:
         metrics.emit("Complaints", 1)
         metrics.emit("ComplaintRate", 1, unit="None")
 
 
-def _audit_if_ours(delivery: dict[str, Any], status: str, key: str, event: FeedbackEvent, recipient: str,
+def _audit_if_ours(delivery: dict[str, Any], status: DeliveryStatus, key: str, event: FeedbackEvent, recipient: str,
                    changed: bool) -> None:
     """Audit the change; on a retry, only if this very event made it (the audit write may have failed)."""
     if not changed:
@@ -240,7 +249,7 @@ def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Out
     reason = _reason(event, recipient)
     if target is None:
         deliveries.record_reason(delivery_id, reason)
-        if event.event_type == BOUNCE:
+        if event.event_type == FeedbackType.BOUNCE:
             metrics.emit("SoftBounces", 1)
         return Outcome(mask_email(recipient), delivery_id, str(delivery.get("status", "")), False)
     key = _feedback_key(event, recipient)
@@ -273,7 +282,7 @@ def apply_by_tags(event: FeedbackEvent, recipient: str) -> Outcome | None:
 def handle(raw: str | dict[str, Any]) -> list[Outcome]:
     """Process one SES feedback record; raise FeedbackNotRecorded if any recipient is unmatched."""
     event = parse(raw)
-    if event.event_type not in HANDLED_TYPES:
+    if event.event_type not in tuple(FeedbackType):
         return []
     if should_suppress(event):
         # First, and whatever the ledger says: the address itself is bad.
@@ -307,8 +316,6 @@ def handle(raw: str | dict[str, Any]) -> list[Outcome]:
 
 def handle_sns_message(message: str) -> list[Outcome]:
     """The SNS handler's entry point: process and log (masked)."""
-    from chalicelib.logs import get_logger
-
     outcomes = handle(message)
     for outcome in outcomes:
         get_logger().info(

@@ -14,7 +14,7 @@ message is exactly "Unauthorized" into a 401 (anything else is a 500), and
 
 Error bodies: the gateway writes 401/403 bodies, not the app. On AWS the
 deploy maps them to the API's error shape with Gateway Responses
-(UNAUTHORIZED and ACCESS_DENIED; bodies below). `chalice local` hard-codes
+(UNAUTHORIZED and ACCESS_DENIED; bodies in api/http.py). `chalice local` hard-codes
 API Gateway's default bodies ({"message": "Unauthorized"} and
 {"Message": "User is not authorized to access this resource"}) for a
 built-in authorizer, so locally the status codes match but the body shape
@@ -23,23 +23,13 @@ does not unless the local API maps them the same way.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from typing import Any
 
-from chalicelib.settings import get_settings
+from chalicelib.core.digest import digest
+from chalicelib.core.settings import get_settings
 
 PRINCIPAL = "admin"
-
-# The bodies the gateway should answer with (API Gateway Gateway Responses).
-GATEWAY_RESPONSE_BODIES: dict[str, tuple[int, dict[str, str]]] = {
-    "UNAUTHORIZED": (
-        401,
-        {"error": "unauthorized", "message": "send Authorization: Bearer <admin token>"},
-    ),
-    "ACCESS_DENIED": (403, {"error": "forbidden", "message": "the admin token is not valid"}),
-}
-
 
 def bearer_token(header_value: str | None) -> str | None:
     """The token of an `Authorization: Bearer <token>` header (scheme case-insensitive)."""
@@ -54,7 +44,7 @@ def is_admin_token(token: str | None) -> bool:
     expected = get_settings().admin_token_sha256.strip().lower()
     if not token or not expected:
         return False
-    presented = hashlib.sha256(token.encode()).hexdigest()
+    presented = digest(token)
     return hmac.compare_digest(presented, expected)
 
 

@@ -1,4 +1,4 @@
-"""Per-client submission rate limit: a fixed-window counter in DynamoDB.
+"""The RateLimits table: a fixed-window submission counter per client.
 
 One conditional UpdateItem per submission; the counter never passes the
 limit, so a client that keeps hammering does not extend its own ban.
@@ -6,17 +6,15 @@ limit, so a client that keeps hammering does not extend its own ban.
 
 from __future__ import annotations
 
-import hashlib
-
-from chalicelib import aws
-from chalicelib.clock import now_epoch
-from chalicelib.settings import get_settings
+from chalicelib.core import aws
+from chalicelib.core.clock import now_epoch
+from chalicelib.core.digest import digest
+from chalicelib.core.settings import get_settings
 
 
 def client_bucket(client_id: str, window_start: int) -> str:
     # Hash the IP: the table holds no personal data.
-    digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
-    return f"{digest}#{window_start}"
+    return f"{digest(client_id, 32)}#{window_start}"
 
 
 def acquire(client_id: str) -> int | None:

@@ -1,10 +1,7 @@
-"""The audit log: every change to a lead, appended to S3 as date-partitioned JSON lines.
-
-Layout: `s3://<AUDIT_BUCKET>/leads/dt=YYYY-MM-DD/<kind>-<digest>.jsonl`, one
-object per Lambda batch (S3 has no append; `dt=` partitions suit Athena).
-Object keys are derived from what is being recorded (stream event ids, a
-delivery and its new status), so a retried batch overwrites its own object
-instead of adding a duplicate; every line carries an `event_id` as well.
+"""The audit log: every change to a lead and every delivery status change, as
+JSON lines in the audit bucket (store/audit_log.py; one object per batch,
+keyed by what it records, so a retried batch overwrites its own object).
+Every line carries an `event_id` as well.
 
 Who writes what:
 - Lead changes (created, updated, erased, deleted) come from a second
@@ -24,51 +21,26 @@ fields, the address masked, other personal fields named but not copied.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from chalicelib import aws
-from chalicelib.dynamo import from_item
-from chalicelib.masking import mask_email
-from chalicelib.settings import get_settings
+from chalicelib.core.clock import iso_utc
+from chalicelib.core.masking import mask_email
+from chalicelib.core.states import LeadStatus
+from chalicelib.store.audit_log import write_entries
+from chalicelib.store.items import from_item
 
-PREFIX = "leads"
 PERSONAL_LEAD_FIELDS = ("name", "email", "phone", "message", "metadata")
-ERASED = "erased"
-
-
-def object_key(kind: str, day: str, identity: str) -> str:
-    digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
-    return f"{PREFIX}/dt={day}/{kind}-{digest}.jsonl"
-
-
-def write_entries(kind: str, day: str, identity: str, entries: list[dict[str, Any]]) -> str:
-    bucket = get_settings().audit_bucket
-    if not bucket:
-        raise RuntimeError("AUDIT_BUCKET is not set; refusing to drop audit entries")
-    key = object_key(kind, day, identity)
-    body = "".join(json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n" for entry in entries)
-    aws.s3().put_object(
-        Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/x-ndjson"
-    )
-    return key
-
-
-def _iso(moment: datetime) -> str:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def lead_entry(event_name: str, event_id: str, at: datetime, keys: Any, image: Any) -> dict[str, Any]:
     """One audit line for one Leads stream record, with no personal data."""
     lead = from_item(image) if image else {}
     lead_id = lead.get("id") or from_item(keys or {}).get("id", "")
-    entry: dict[str, Any] = {"at": _iso(at), "event_id": event_id, "lead_id": lead_id}
+    entry: dict[str, Any] = {"at": iso_utc(at), "event_id": event_id, "lead_id": lead_id}
     if event_name == "REMOVE":
         return {**entry, "action": "deleted"}
-    if lead.get("status") == ERASED:
+    if lead.get("status") == LeadStatus.ERASED:
         return {**entry, "action": "erased", "erased_at": lead.get("erased_at", "")}
     entry.update(
         {

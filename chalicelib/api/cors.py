@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from chalice import Response
 
-from chalicelib.settings import get_settings
+from chalicelib.api.http import ApiError, error_response
+from chalicelib.core.settings import get_settings
 
 ALLOWED_HEADERS = "Content-Type,Idempotency-Key,Authorization"
 
@@ -37,9 +38,6 @@ def with_cors(response: Response, origin: str | None, methods: str) -> Response:
 
 def preflight(origin: str | None, methods: str) -> Response:
     if not is_allowed_origin(origin):
-        return Response(
-            body={"error": "origin_not_allowed"},
-            status_code=403,
-            headers={"Content-Type": "application/json", "Vary": "Origin"},
-        )
+        refused = ApiError(403, "origin_not_allowed", "this origin may not call the API", headers={"Vary": "Origin"})
+        return error_response(refused)
     return Response(body="", status_code=204, headers=cors_headers(origin, methods))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from chalicelib import aws
-from chalicelib.settings import get_settings
+from chalicelib.core import aws
+from chalicelib.core.settings import get_settings
 
 RETRYABLE_CODES = frozenset(
     {

@@ -7,11 +7,11 @@ import json
 from functools import cache
 from typing import Any
 
-from chalicelib import aws
-from chalicelib.logs import get_logger
-from chalicelib.notification_jobs import InvalidRequest, jobs_for_message
-from chalicelib.sending import RetryLater, send_job
-from chalicelib.settings import get_settings
+from chalicelib.core import aws
+from chalicelib.core.logs import get_logger
+from chalicelib.core.settings import get_settings
+from chalicelib.pipeline.jobs import InvalidRequest, jobs_for_message
+from chalicelib.pipeline.sending import RetryLater, send_job
 
 MAX_BACKOFF_SECONDS = 30
 

@@ -7,15 +7,15 @@ breaker stops calling a related table that keeps failing.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib import aws, metrics
-from chalicelib.dynamo import from_item
-from chalicelib.logs import get_logger
-from chalicelib.settings import get_settings
+from chalicelib.core import metrics
+from chalicelib.core.digest import digest
+from chalicelib.core.logs import get_logger
+from chalicelib.core.settings import get_settings
+from chalicelib.store import leads, related
 
 ENRICHMENT_BUDGET_SECONDS = 2.0
 THROTTLE_RETRY_DELAY_SECONDS = 0.5
@@ -64,21 +64,13 @@ def excerpt(text: str) -> str:
 
 def contact_history(lead: dict[str, Any]) -> dict[str, Any] | None:
     """Earlier leads from the same address, newest first."""
-    found = aws.enrichment_dynamodb().query(
-        TableName=get_settings().leads_table,
-        IndexName="by_email",
-        KeyConditionExpression="email = :e AND created_at < :c",
-        ExpressionAttributeValues={":e": {"S": lead["email"]}, ":c": {"S": lead["created_at"]}},
-        ScanIndexForward=False,
-        Limit=HISTORY_LIMIT,
-    )
-    earlier = [from_item(item) for item in found.get("Items", [])]
+    earlier, more = leads.earlier_by_email(lead["email"], lead["created_at"], HISTORY_LIMIT)
     if not earlier:
         return None
     last = earlier[0]
     return {
         "count": len(earlier),
-        "more": "LastEvaluatedKey" in found,
+        "more": more,
         "last_at": str(last.get("created_at", ""))[:10],
         "last_excerpt": excerpt(str(last.get("message", ""))),
     }
@@ -99,7 +91,7 @@ def related_key(lead: dict[str, Any], key_fields: dict[str, str]) -> dict[str, A
 
 
 def schema_fingerprint(record: dict[str, Any]) -> str:
-    return hashlib.sha256(",".join(sorted(record)).encode()).hexdigest()[:12]
+    return digest(",".join(sorted(record)), 12)
 
 
 def _error_code(error: Exception) -> str:
@@ -108,11 +100,10 @@ def _error_code(error: Exception) -> str:
 
 
 def _get_related(table: str, key: dict[str, Any], budget: Budget) -> dict[str, Any] | None:
-    client = aws.enrichment_dynamodb()
     for attempt in (1, 2):
         started = time.monotonic()
         try:
-            found = client.get_item(TableName=table, Key=key)
+            return related.get_record(table, key)
         except Exception as error:  # noqa: BLE001 - enrichment must never fail the lead
             code = _error_code(error)
             retry = attempt == 1 and code in THROTTLING_CODES
@@ -123,8 +114,6 @@ def _get_related(table: str, key: dict[str, Any], budget: Budget) -> dict[str, A
             raise
         finally:
             metrics.emit("EnrichmentQueryLatencyMs", (time.monotonic() - started) * 1000, "Milliseconds")
-        item = found.get("Item")
-        return from_item(item) if item else None
     return None
 
 

@@ -10,6 +10,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 
 def _env(name: str, default: str = "") -> str:
@@ -25,9 +26,13 @@ def _env_list(name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name).split(",") if part.strip())
 
 
-def _env_json(name: str, default: object) -> object:
+def _env_json_object(name: str) -> dict[str, Any]:
+    """A JSON object setting; empty means {}. Anything else is a configuration error, said at once."""
     raw = os.environ.get(name, "")
-    return json.loads(raw) if raw.strip() else default
+    value = json.loads(raw) if raw.strip() else {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object")
+    return value
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ def get_settings() -> Settings:
         ses_configuration_set=_env("SES_CONFIGURATION_SET"),
         audit_bucket=_env("AUDIT_BUCKET"),
         team_addresses=_env_list("TEAM_ADDRESSES"),
-        team_routes=dict(_env_json("TEAM_ROUTES", {})),  # type: ignore[arg-type]
+        team_routes=_env_json_object("TEAM_ROUTES"),
         team_sender=_env("TEAM_SENDER"),
         customer_sender=_env("CUSTOMER_SENDER"),
         sandbox_address=_env("SANDBOX_ADDRESS"),
@@ -86,5 +91,5 @@ def get_settings() -> Settings:
         idempotency_ttl_seconds=_env_int("IDEMPOTENCY_TTL_SECONDS", 86400),
         delivery_ttl_days=_env_int("DELIVERY_TTL_DAYS", 400),
         related_table=_env("RELATED_TABLE"),
-        related_key_fields=dict(_env_json("RELATED_KEY_FIELDS", {})),  # type: ignore[arg-type]
+        related_key_fields=_env_json_object("RELATED_KEY_FIELDS"),
     )

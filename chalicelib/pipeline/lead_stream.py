@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib import aws
-from chalicelib.dynamo import from_item
-from chalicelib.enrichment import enrich
-from chalicelib.logs import get_logger
-from chalicelib.settings import get_settings
-
-LEAD_CREATED = "lead.created"
+from chalicelib.core import aws
+from chalicelib.core.logs import get_logger
+from chalicelib.core.settings import get_settings
+from chalicelib.core.states import MessageType
+from chalicelib.pipeline.enrichment import enrich
+from chalicelib.store.items import from_item
 
 # The lead fields that travel in the event (not index bookkeeping).
 LEAD_FIELDS = ("id", "created_at", "name", "email", "phone", "message", "source", "metadata")
@@ -29,7 +28,7 @@ def lead_from_image(image: dict[str, Any]) -> dict[str, Any]:
 
 
 def lead_created_message(lead: dict[str, Any], enrichment: dict[str, Any]) -> dict[str, Any]:
-    return {"type": LEAD_CREATED, "lead": lead, "enrichment": enrichment}
+    return {"type": MessageType.LEAD_CREATED, "lead": lead, "enrichment": enrichment}
 
 
 def publish_lead_created(lead: dict[str, Any], enrichment: dict[str, Any]) -> str:
@@ -37,7 +36,7 @@ def publish_lead_created(lead: dict[str, Any], enrichment: dict[str, Any]) -> st
         TopicArn=get_settings().lead_events_topic_arn,
         Message=json.dumps(lead_created_message(lead, enrichment)),
         MessageAttributes={
-            "kind": {"DataType": "String", "StringValue": LEAD_CREATED},
+            "kind": {"DataType": "String", "StringValue": MessageType.LEAD_CREATED},
             "source": {"DataType": "String", "StringValue": str(lead.get("source", "website"))},
         },
     )

@@ -8,11 +8,12 @@ Every invalid field is reported, not only the first.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
+from chalicelib.api.http import Problem
+from chalicelib.core.rules import has_control_chars, has_line_control_chars, is_valid_email, normalise_email
+
 MAX_BODY_BYTES = 16 * 1024
-MAX_IDEMPOTENCY_KEY = 128
 
 ALLOWED_FIELDS = frozenset(
     {"name", "email", "phone", "message", "source", "metadata", "_gotcha"}
@@ -20,25 +21,10 @@ ALLOWED_FIELDS = frozenset(
 
 _SOURCE_RE = re.compile(r"[a-z0-9_-]{1,64}")
 _PHONE_RE = re.compile(r"[0-9 +\-().]{1,40}")
-# Pragmatic address check (RFC 5321 sizes, dot-atom local part, LDH domain
-# labels with a TLD). Full RFC 5322 grammar accepts addresses SES rejects.
-_LOCAL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
-_LABEL_RE = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
-# Plain classes rather than dataclasses: building a dataclass costs about a
+# A plain class rather than a dataclass: building a dataclass costs about a
 # millisecond of import at every cold start.
-class Problem:
-    __slots__ = ("field", "message")
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"Problem({self.field!r}, {self.message!r})"
-
-
 class ValidationResult:
     __slots__ = ("lead", "problems")
 
@@ -49,53 +35,6 @@ class ValidationResult:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-# Single-line fields (name, metadata keys) refuse control characters in the
-# wide sense: C0/C1 controls and DEL (Cc), lone surrogates (Cs), the Unicode
-# line and paragraph separators (Zl, Zp), and invisible format characters
-# (Cf: bidi overrides, zero-width space, BOM...), which can spoof what the
-# team reads in an alert's subject. ZWNJ and ZWJ are format characters too,
-# but real names need them (Persian, Indic scripts, emoji sequences).
-_SINGLE_LINE_FORBIDDEN = frozenset({"Cc", "Cs", "Zl", "Zp", "Cf"})
-_JOINERS = frozenset({"\u200c", "\u200d"})
-# Free text (message, metadata values) keeps line breaks, tabs and every
-# printable or format character; private-use and not-yet-assigned code points
-# are allowed because text from newer devices contains them (new emoji, the
-# Apple logo). Lone surrogates cannot be stored or mailed.
-_TEXT_ALLOWED_CONTROLS = frozenset("\n\r\t")
-
-
-def has_control_chars(text: str) -> bool:
-    """True if a single-line value holds a character it must not."""
-    return any(
-        unicodedata.category(ch) in _SINGLE_LINE_FORBIDDEN and ch not in _JOINERS for ch in text
-    )
-
-
-def has_line_control_chars(text: str) -> bool:
-    """True if free text holds a control character other than a line break or tab."""
-    return any(
-        unicodedata.category(ch) in ("Cc", "Cs") and ch not in _TEXT_ALLOWED_CONTROLS for ch in text
-    )
-
-
-def is_valid_email(address: str) -> bool:
-    if len(address) > 254 or address.count("@") != 1:
-        return False
-    local, domain = address.rsplit("@", 1)
-    if not local or len(local) > 64 or not _LOCAL_RE.fullmatch(local):
-        return False
-    labels = domain.split(".")
-    if len(labels) < 2 or not all(_LABEL_RE.fullmatch(label) for label in labels):
-        return False
-    return not labels[-1].isdigit()
-
-
-def normalise_email(address: str) -> str:
-    """Trim and lower-case the domain; the local part is case-sensitive by RFC."""
-    local, domain = address.strip().rsplit("@", 1)
-    return f"{local}@{domain.lower()}"
 
 
 def is_honeypot_hit(body: Any) -> bool:

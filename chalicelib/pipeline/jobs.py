@@ -8,21 +8,17 @@ one job, after validation.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.deliveries import DeliveryKey
-from chalicelib.mime import mailbox
-from chalicelib.rendering import available_kinds
-from chalicelib.settings import get_settings
-from chalicelib.validation import is_valid_email
+from chalicelib.core.digest import digest
+from chalicelib.core.rules import MAX_IDEMPOTENCY_KEY, is_valid_email
+from chalicelib.core.settings import get_settings
+from chalicelib.core.states import LeadKind, MessageType
+from chalicelib.email.mime import mailbox
+from chalicelib.email.rendering import available_kinds
+from chalicelib.store.deliveries import DeliveryKey
 
-TEAM_ALERT = "team_alert"
-CUSTOMER_CONFIRMATION = "customer_confirmation"
-NOTIFICATION_REQUEST = "notification.request"
-# Kinds other systems may not request: they need a lead and go to the team.
-LEAD_ONLY_KINDS = frozenset({TEAM_ALERT, CUSTOMER_CONFIRMATION})
 MAX_REQUEST_DATA_KEYS = 50
 
 
@@ -58,28 +54,28 @@ def jobs_for_lead(message: dict[str, Any]) -> list[EmailJob]:
     context = {"lead": lead, "enrichment": message.get("enrichment") or {}}
     reply_to = mailbox(lead["email"], str(lead.get("name", "")))
     jobs = [
-        EmailJob(lead["id"], TEAM_ALERT, address, settings.team_sender, context, reply_to=reply_to)
+        EmailJob(lead["id"], LeadKind.TEAM_ALERT, address, settings.team_sender, context, reply_to=reply_to)
         for address in team_recipients(str(lead.get("source", "website")))
     ]
-    jobs.append(EmailJob(lead["id"], CUSTOMER_CONFIRMATION, lead["email"], settings.customer_sender, context))
+    jobs.append(EmailJob(lead["id"], LeadKind.CUSTOMER_CONFIRMATION, lead["email"], settings.customer_sender, context))
     return jobs
 
 
 def request_ref_id(idempotency_key: str) -> str:
-    return "req-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    return "req-" + digest(idempotency_key, 32)
 
 
 def job_for_request(message: dict[str, Any]) -> EmailJob:
     kind, recipient = message.get("kind"), message.get("recipient")
     data, key = message.get("data", {}), message.get("idempotency_key")
-    if not isinstance(kind, str) or kind in LEAD_ONLY_KINDS or kind not in available_kinds():
+    if not isinstance(kind, str) or kind in tuple(LeadKind) or kind not in available_kinds():
         raise InvalidRequest(f"unknown notification kind {str(kind)[:64]!r}")
     if not isinstance(recipient, str) or not is_valid_email(recipient.strip()):
         raise InvalidRequest("recipient is not a valid email address")
     if not isinstance(data, dict) or len(data) > MAX_REQUEST_DATA_KEYS:
         raise InvalidRequest(f"data must be an object of at most {MAX_REQUEST_DATA_KEYS} keys")
-    if not isinstance(key, str) or not 1 <= len(key) <= 128:
-        raise InvalidRequest("idempotency_key must be a string of 1-128 characters")
+    if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidRequest(f"idempotency_key must be a string of 1-{MAX_IDEMPOTENCY_KEY} characters")
     return EmailJob(
         request_ref_id(key), kind, recipient.strip(), get_settings().customer_sender, {"data": data}
     )
@@ -89,8 +85,8 @@ def jobs_for_message(message: Any) -> list[EmailJob]:
     if not isinstance(message, dict):
         raise InvalidRequest("message is not a JSON object")
     kind = message.get("type")
-    if kind == "lead.created":
+    if kind == MessageType.LEAD_CREATED:
         return jobs_for_lead(message)
-    if kind == NOTIFICATION_REQUEST:
+    if kind == MessageType.NOTIFICATION_REQUEST:
         return [job_for_request(message)]
     raise InvalidRequest(f"unknown message type {str(kind)[:64]!r}")

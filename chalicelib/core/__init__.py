@@ -1,0 +1,1 @@
+"""The shared base: settings, AWS clients, logs, metrics, masking, time, digests, states."""

@@ -1,0 +1,91 @@
+"""Every state leadflow records or returns, in one place.
+
+StrEnums, so a member is its own string value in DynamoDB items, JSON bodies
+and log lines, and a comparison with the stored string just works.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class DeliveryStatus(StrEnum):
+    """Where one email stands (a Deliveries row's `status`)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # internal: a worker holds the send; shown as "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @property
+    def public(self) -> DeliveryStatus:
+        """What the API shows: a send in progress is still queued to the reader."""
+        return DeliveryStatus.QUEUED if self is DeliveryStatus.SENDING else self
+
+    def below(self) -> tuple[DeliveryStatus, ...]:
+        """The statuses a row may hold for it to move forward to this one (never back)."""
+        return tuple(s for s in DeliveryStatus if s.rank < self.rank and s is not DeliveryStatus.SENDING)
+
+
+# Forward order (GOV.UK Notify's rule: a status never moves backwards).
+# Suppressed and failed are terminal for a send that never reached SES;
+# delivered -> bounced/complained is allowed because SES can report an
+# asynchronous bounce or a complaint after a delivery.
+_RANK = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENDING: 1,
+    DeliveryStatus.SENT: 2,
+    DeliveryStatus.DELIVERED: 3,
+    DeliveryStatus.BOUNCED: 4,
+    DeliveryStatus.COMPLAINED: 5,
+    DeliveryStatus.SUPPRESSED: 9,
+    DeliveryStatus.FAILED: 9,
+}
+
+
+class ClaimState(StrEnum):
+    """The outcome of trying to claim a send in the ledger."""
+
+    CLAIMED = "claimed"  # this worker may send now
+    SUPPRESSED = "suppressed"  # the recipient is on the suppression list
+    ERASED = "erased"  # the lead was erased while its event was in flight
+    DONE = "done"  # the row is already decided (sent, failed, ...)
+    BUSY = "busy"  # another worker holds the send
+    ABANDONED = "abandoned"  # a claim outlived its lease without an outcome
+
+
+class SendOutcome(StrEnum):
+    """What sending one job did."""
+
+    SENT = "sent"
+    DUPLICATE = "duplicate"
+    SUPPRESSED = "suppressed"
+    FAILED = "failed"
+    ERASED = "erased"
+
+
+class LeadStatus(StrEnum):
+    RECEIVED = "received"
+    ERASED = "erased"
+
+
+class MessageType(StrEnum):
+    """The `type` of a message on the notifications queue."""
+
+    LEAD_CREATED = "lead.created"
+    NOTIFICATION_REQUEST = "notification.request"
+
+
+class LeadKind(StrEnum):
+    """Notification kinds that need a lead; other systems may not request them."""
+
+    TEAM_ALERT = "team_alert"
+    CUSTOMER_CONFIRMATION = "customer_confirmation"

@@ -1,0 +1,1 @@
+"""The event handlers' logic: lead stream, notification queue, SES feedback, audit."""

@@ -1,0 +1,197 @@
+"""The Deliveries table: one row per email, its status and how it got there.
+
+This module owns the row's shape, its reads and the status tracking that
+feedback does (statuses only move forward: feedback that arrives late or
+twice never takes a delivery back) and anonymisation for erasure. The send
+ledger's claim and its token-guarded writes, on the same rows, are in
+store/ledger.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.core import aws
+from chalicelib.core.clock import iso_utc, now_epoch
+from chalicelib.core.digest import digest
+from chalicelib.core.masking import mask_text
+from chalicelib.core.settings import get_settings
+from chalicelib.core.states import DeliveryStatus
+from chalicelib.store.items import from_item, set_clause, to_item
+
+# The fields of a delivery that hold no personal data; erasure removes the rest
+# (an allowlist, so a field added later is erased by default).
+NON_PERSONAL_FIELDS = frozenset(
+    {
+        "delivery_id", "lead_id", "kind", "status", "message_id", "attempts", "claim_token",
+        "claimed_at", "created_at", "updated_at", "sent_at", "expires_at", "feedback_key",
+        "reason", "recipient_erased",
+    }
+)
+
+ADOPTED_REASON = "send recorded from SES feedback: the worker stopped before it recorded the send"
+
+
+@dataclass(frozen=True)
+class DeliveryKey:
+    ref_id: str
+    kind: str
+    recipient: str
+
+    @property
+    def delivery_id(self) -> str:
+        return digest(f"{self.ref_id}|{self.kind}|{self.recipient.strip().lower()}", 40)
+
+
+def table() -> str:
+    return get_settings().deliveries_table
+
+
+def row_fields(key: DeliveryKey, status: DeliveryStatus, now: float) -> dict[str, Any]:
+    """The fields every ledger write of a row sets."""
+    return {
+        "lead_id": key.ref_id,
+        "kind": key.kind,
+        "recipient": key.recipient,
+        "status": status,
+        "updated_at": iso_utc(now),
+        "expires_at": int(now_epoch() + get_settings().delivery_ttl_days * 86400),
+    }
+
+
+def get(delivery_id: str) -> dict[str, Any] | None:
+    found = aws.dynamodb().get_item(
+        TableName=table(), Key={"delivery_id": {"S": delivery_id}}, ConsistentRead=True
+    ).get("Item")
+    return from_item(found) if found else None
+
+
+def update(delivery_id: str, fields: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:
+    """SET `fields` on the row if `condition` holds (`#s` names status); False if it does not."""
+    client = aws.dynamodb()
+    clause, names, attr_values = set_clause(fields)
+    attr_values.update(values)
+    names["#s"] = "status"
+    try:
+        client.update_item(
+            TableName=table(),
+            Key={"delivery_id": {"S": delivery_id}},
+            UpdateExpression="SET " + clause,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=to_item(attr_values),
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def _status_in(statuses: tuple[DeliveryStatus, ...], prefix: str) -> tuple[str, dict[str, Any]]:
+    placeholders = {f":{prefix}{i}": s for i, s in enumerate(statuses)}
+    return "#s IN (" + ", ".join(placeholders) + ")", placeholders
+
+
+# --- Status tracking (SES feedback) -------------------------------------------
+
+
+def advance_status(
+    delivery_id: str, status: DeliveryStatus, reason: str = "", message_id: str | None = None, **extra: Any
+) -> bool:
+    """Move a delivery forward to `status`; a no-op (False) if it is already there or beyond,
+    or (with `message_id`) if the row does not carry that SES message id."""
+    fields: dict[str, Any] = {"status": status, "updated_at": iso_utc(), **extra}
+    if reason:
+        fields["reason"] = reason
+    lower, placeholders = _status_in(status.below(), "low")
+    condition = "attribute_exists(delivery_id) AND " + lower
+    if message_id is not None:
+        condition += " AND message_id = :mid"
+        placeholders[":mid"] = message_id
+    return update(delivery_id, fields, condition, placeholders)
+
+
+def adopt_unrecorded_send(delivery_id: str, message_id: str, status: DeliveryStatus, **extra: Any) -> bool:
+    """SES feedback for a send the ledger never recorded (the worker stopped between the
+    send and the record) proves the send: take its message id and status. Each ledger
+    row is sent at most once, so a message tagged for this row can only be that send."""
+    fields: dict[str, Any] = {
+        "status": status, "message_id": message_id, "reason": ADOPTED_REASON, "updated_at": iso_utc(), **extra
+    }
+    return update(
+        delivery_id,
+        fields,
+        "#s IN (:sending, :failed) AND attribute_not_exists(message_id)",
+        {":sending": DeliveryStatus.SENDING, ":failed": DeliveryStatus.FAILED},
+    )
+
+
+def record_reason(
+    delivery_id: str, reason: str, statuses: tuple[DeliveryStatus, ...] = (DeliveryStatus.SENT,)
+) -> bool:
+    """Note why (a soft bounce, say) without moving the status; only while it is in `statuses`."""
+    within, placeholders = _status_in(statuses, "st")
+    return update(
+        delivery_id, {"reason": reason, "updated_at": iso_utc()}, "attribute_exists(delivery_id) AND " + within,
+        placeholders,
+    )
+
+
+# --- Queries -------------------------------------------------------------------
+
+
+def find_by_message_id(message_id: str) -> list[dict[str, Any]]:
+    found = aws.dynamodb().query(
+        TableName=table(),
+        IndexName="by_message_id",
+        KeyConditionExpression="message_id = :m",
+        ExpressionAttributeValues={":m": {"S": message_id}},
+    )
+    return [from_item(item) for item in found.get("Items", [])]
+
+
+def list_for_lead(lead_id: str) -> list[dict[str, Any]]:
+    client = aws.dynamodb()
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "TableName": table(),
+        "IndexName": "by_lead",
+        "KeyConditionExpression": "lead_id = :l",
+        "ExpressionAttributeValues": {":l": {"S": lead_id}},
+    }
+    while True:
+        page = client.query(**kwargs)
+        items.extend(from_item(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+# --- Erasure -------------------------------------------------------------------
+
+
+def anonymise(delivery_id: str) -> bool:
+    """Right to erasure: drop the recipient and every other personal field, keep the status."""
+    record = get(delivery_id)
+    if record is None:
+        return False
+    personal = sorted(name for name in record if name not in NON_PERSONAL_FIELDS)
+    names = {f"#p{i}": name for i, name in enumerate(personal)}
+    values: dict[str, Any] = {":yes": {"BOOL": True}}
+    expression = "SET recipient_erased = :yes"
+    if record.get("reason"):
+        # A bounce diagnostic can quote the address.
+        names["#reason"] = "reason"
+        values[":reason"] = {"S": mask_text(str(record["reason"]))}
+        expression += ", #reason = :reason"
+    if personal:
+        expression += " REMOVE " + ", ".join(f"#p{i}" for i in range(len(personal)))
+    kwargs: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
+    aws.dynamodb().update_item(
+        TableName=table(),
+        Key={"delivery_id": {"S": delivery_id}},
+        UpdateExpression=expression,
+        ExpressionAttributeValues=values,
+        **kwargs,
+    )
+    return True

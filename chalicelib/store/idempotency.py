@@ -1,0 +1,82 @@
+"""The Idempotency table: a key's record (body fingerprint, lead id) for 24 hours.
+
+A repeat with the same key and body answers the first response; the same
+key with another body is a conflict. Records hold digests only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.core import aws
+from chalicelib.core.clock import now_epoch
+from chalicelib.core.digest import digest
+from chalicelib.core.settings import get_settings
+from chalicelib.store.items import from_item, to_item
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different body."""
+
+
+def _table() -> str:
+    return get_settings().idempotency_table
+
+
+def record_key(key: str) -> str:
+    return digest(key)
+
+
+def find_replay(key: str | None, fingerprint: str) -> str | None:
+    """The lead id an unexpired record for this key points at, if any; IdempotencyConflict
+    when the key was used with another body."""
+    if not key:
+        return None
+    found = aws.dynamodb().get_item(
+        TableName=_table(), Key={"key": {"S": record_key(key)}}, ConsistentRead=True
+    ).get("Item")
+    if not found:
+        return None
+    record = from_item(found)
+    if record.get("expires_at", 0) <= now_epoch():
+        return None
+    if record["fingerprint"] != fingerprint:
+        raise IdempotencyConflict()
+    return str(record["lead_id"])
+
+
+def claim_request(key: str, fingerprint: str, lead_id: str) -> dict[str, Any]:
+    """The transaction item that records the key, unless an unexpired record holds it."""
+    now = int(now_epoch())
+    record = {
+        "key": record_key(key),
+        "fingerprint": fingerprint,
+        "lead_id": lead_id,
+        "expires_at": now + get_settings().idempotency_ttl_seconds,
+    }
+    return {
+        "TableName": _table(),
+        "Item": to_item(record),
+        "ConditionExpression": "attribute_not_exists(#k) OR expires_at <= :now",
+        "ExpressionAttributeNames": {"#k": "key"},
+        "ExpressionAttributeValues": {":now": {"N": str(now)}},
+    }
+
+
+def forget_lead(lead_id: str) -> int:
+    """Erasure: the records point at the lead and fingerprint its body, so they go too.
+    No index by lead: a filtered scan (erasure is rare, the table holds 24 h of keys)."""
+    client = aws.dynamodb()
+    removed = 0
+    pages = client.get_paginator("scan").paginate(
+        TableName=_table(),
+        FilterExpression="lead_id = :l",
+        ExpressionAttributeValues={":l": {"S": lead_id}},
+        ProjectionExpression="#k",
+        ExpressionAttributeNames={"#k": "key"},
+    )
+    for page in pages:
+        for found in page.get("Items", []):
+            client.delete_item(TableName=_table(), Key={"key": found["key"]})
+            removed += 1
+    return removed

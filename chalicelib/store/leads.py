@@ -1,0 +1,159 @@
+"""The Leads table: storing a lead (with its idempotency record, atomically),
+reading one, listing them newest first with an opaque cursor, the contact
+history of an address, and the tombstone erasure leaves."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import uuid
+from typing import Any
+
+from chalicelib.core import aws
+from chalicelib.core.clock import iso_utc
+from chalicelib.core.settings import get_settings
+from chalicelib.core.states import LeadStatus
+from chalicelib.store import idempotency
+from chalicelib.store.items import from_item, to_item
+
+# Constant partition of the by_created index, which lists leads newest first.
+LISTING_PARTITION = "lead"
+MAX_CURSOR_CHARS = 256
+
+# Lead ids are uuid4().hex (new_lead_item); anything else cannot exist.
+LEAD_ID = re.compile(r"^[0-9a-f]{32}$")
+_ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
+
+# What an erased lead keeps: nothing that identifies the person.
+TOMBSTONE_FIELDS = ("id", "created_at", "listing", "source")
+
+
+class BadCursor(ValueError):
+    """The cursor is not one this API returned."""
+
+
+def _table() -> str:
+    return get_settings().leads_table
+
+
+def new_lead_item(lead: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **lead,
+        "id": uuid.uuid4().hex,
+        "created_at": iso_utc(),
+        "listing": LISTING_PARTITION,
+        "status": LeadStatus.RECEIVED,
+    }
+
+
+def store_lead(lead: dict[str, Any], key: str | None, fingerprint: str) -> str:
+    """Put the lead and return its id; with an idempotency key, put the key's
+    record in the same transaction, and answer a concurrent twin's id instead."""
+    item = new_lead_item(lead)
+    client = aws.dynamodb()
+    put_lead = {"TableName": _table(), "Item": to_item(item), "ConditionExpression": "attribute_not_exists(id)"}
+    if not key:
+        client.put_item(**put_lead)
+        return str(item["id"])
+    try:
+        client.transact_write_items(
+            TransactItems=[{"Put": put_lead}, {"Put": idempotency.claim_request(key, fingerprint, item["id"])}]
+        )
+    except client.exceptions.TransactionCanceledException:
+        # A concurrent request with the same key won the race: answer as it did.
+        replay = idempotency.find_replay(key, fingerprint)
+        if replay is None:
+            raise
+        return replay
+    return str(item["id"])
+
+
+def get_lead(lead_id: str) -> dict[str, Any] | None:
+    if not LEAD_ID.match(lead_id):
+        return None
+    found = aws.dynamodb().get_item(TableName=_table(), Key={"id": {"S": lead_id}}, ConsistentRead=True).get("Item")
+    return from_item(found) if found else None
+
+
+# --- Listing -------------------------------------------------------------------
+
+
+def encode_cursor(last_key: dict[str, Any]) -> str:
+    plain = from_item(last_key)
+    raw = json.dumps({"c": plain["created_at"], "i": plain["id"]}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    """The by_created ExclusiveStartKey an opaque cursor stands for; BadCursor if it is not ours."""
+    if len(cursor) > MAX_CURSOR_CHARS or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
+        raise BadCursor(cursor)
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        raise BadCursor(cursor) from None
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"c", "i"}
+        or not isinstance(data["c"], str)
+        or not isinstance(data["i"], str)
+        or not _ISO_UTC.match(data["c"])
+        or not LEAD_ID.match(data["i"])
+    ):
+        raise BadCursor(cursor)
+    return to_item({"id": data["i"], "created_at": data["c"], "listing": LISTING_PARTITION})
+
+
+def list_newest(limit: int, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of leads, newest first, and the cursor of the next page (None: no more)."""
+    query: dict[str, Any] = {
+        "TableName": _table(),
+        "IndexName": "by_created",
+        "KeyConditionExpression": "listing = :l",
+        "ExpressionAttributeValues": {":l": {"S": LISTING_PARTITION}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if cursor:
+        query["ExclusiveStartKey"] = decode_cursor(cursor)
+    page = aws.dynamodb().query(**query)
+    last = page.get("LastEvaluatedKey")
+    return [from_item(item) for item in page.get("Items", [])], (encode_cursor(last) if last else None)
+
+
+def earlier_by_email(email: str, before: str, limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Leads from the same address created before `before`, newest first, and whether
+    there are more. Enrichment's question, so it goes through its budgeted client."""
+    found = aws.enrichment_dynamodb().query(
+        TableName=_table(),
+        IndexName="by_email",
+        KeyConditionExpression="email = :e AND created_at < :c",
+        ExpressionAttributeValues={":e": {"S": email}, ":c": {"S": before}},
+        ScanIndexForward=False,
+        Limit=limit,
+    )
+    return [from_item(item) for item in found.get("Items", [])], "LastEvaluatedKey" in found
+
+
+# --- Erasure -------------------------------------------------------------------
+
+
+def tombstone(item: dict[str, Any]) -> dict[str, Any]:
+    kept = {name: item[name] for name in TOMBSTONE_FIELDS if name in item}
+    return {**kept, "status": LeadStatus.ERASED, "erased_at": item.get("erased_at") or iso_utc()}
+
+
+def is_tombstone(item: dict[str, Any]) -> bool:
+    """Erased, with nothing personal left (a repeated erasure has nothing to do)."""
+    return item.get("status") == LeadStatus.ERASED and all(
+        name in (*TOMBSTONE_FIELDS, "status", "erased_at") for name in item
+    )
+
+
+def replace_with_tombstone(item: dict[str, Any]) -> dict[str, Any]:
+    """A put, not an update: the tombstone holds exactly the kept fields, whatever the lead had."""
+    stone = tombstone(item)
+    aws.dynamodb().put_item(TableName=_table(), Item=to_item(stone), ConditionExpression="attribute_exists(id)")
+    return stone

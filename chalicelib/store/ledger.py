@@ -1,0 +1,159 @@
+"""The send ledger, on the Deliveries table's rows: exactly-once sending.
+
+SES has no idempotency token, so exactly-once sending rests on this ledger:
+a conditional write claims the send (`sending`) before SES is called and the
+SES message id is recorded after. A claim left behind by a crash is never
+re-sent (at-most-once): it ends `failed` with a reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from chalicelib.core import aws
+from chalicelib.core.clock import iso_utc, now_epoch
+from chalicelib.core.settings import get_settings
+from chalicelib.core.states import ClaimState, DeliveryStatus, LeadStatus
+from chalicelib.store import deliveries
+from chalicelib.store.deliveries import DeliveryKey
+from chalicelib.store.items import failed_conditions, set_clause, to_item
+from chalicelib.store.suppression import suppression_key
+
+# How long a claim protects a send in progress before it is judged abandoned.
+CLAIM_LEASE_SECONDS = 30
+
+# A row a worker may (re)claim or record: none yet, or one given back for a retry.
+_UNCLAIMED = "attribute_not_exists(delivery_id) OR #s = :queued"
+
+# The claim transaction's items, in the order they are sent.
+_CLAIM_ITEMS = ("suppression", "ledger", "lead")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of trying to claim a send; `token` proves a CLAIMED one."""
+
+    state: ClaimState
+    token: str = ""
+
+
+def claim(key: DeliveryKey) -> Claim:
+    """Take the right to send this email once, unless its recipient is suppressed
+    or its lead was erased meanwhile (requests from other systems have no lead row).
+
+    One transaction: the checks and the conditional claim, so a send costs one
+    ledger round trip. Safe under duplicates and races.
+    """
+    client = aws.dynamodb()
+    settings = get_settings()
+    token = uuid.uuid4().hex
+    now = now_epoch()
+    fields = {**deliveries.row_fields(key, DeliveryStatus.SENDING, now), "claim_token": token, "claimed_at": now}
+    update, names, values = set_clause(fields)
+    names["#s"] = "status"
+    values |= {":queued": DeliveryStatus.QUEUED, ":now": iso_utc(now), ":one": 1}
+    suppression_check = {
+        "TableName": settings.suppression_table,
+        "Key": {"address": {"S": suppression_key(key.recipient)}},
+        "ConditionExpression": "attribute_not_exists(address)",
+    }
+    ledger_update = {
+        "TableName": deliveries.table(),
+        "Key": {"delivery_id": {"S": key.delivery_id}},
+        "UpdateExpression": f"SET {update}, created_at = if_not_exists(created_at, :now) ADD attempts :one",
+        "ConditionExpression": _UNCLAIMED,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": to_item(values),
+    }
+    lead_check = {
+        "TableName": settings.leads_table,
+        "Key": {"id": {"S": key.ref_id}},
+        "ConditionExpression": "attribute_not_exists(id) OR #ls <> :erased",
+        "ExpressionAttributeNames": {"#ls": "status"},
+        "ExpressionAttributeValues": {":erased": {"S": LeadStatus.ERASED}},
+    }
+    try:
+        # In _CLAIM_ITEMS order; written out so each item's action is visible (IAM).
+        client.transact_write_items(
+            TransactItems=[
+                {"ConditionCheck": suppression_check},
+                {"Update": ledger_update},
+                {"ConditionCheck": lead_check},
+            ]
+        )
+    except client.exceptions.TransactionCanceledException as error:
+        failed = failed_conditions(error, _CLAIM_ITEMS)
+        if "lead" in failed:
+            return Claim(ClaimState.ERASED)
+        if "suppression" in failed:
+            return Claim(ClaimState.SUPPRESSED)
+        if "ledger" in failed:
+            return _judge_existing(key)
+        raise
+    return Claim(ClaimState.CLAIMED, token)
+
+
+def _judge_existing(key: DeliveryKey) -> Claim:
+    record = deliveries.get(key.delivery_id)
+    if record is None:  # vanished between the write and the read: try again later
+        return Claim(ClaimState.BUSY)
+    if record["status"] == DeliveryStatus.SENDING:
+        held_for = now_epoch() - float(record.get("claimed_at", 0))
+        return Claim(ClaimState.BUSY if held_for < CLAIM_LEASE_SECONDS else ClaimState.ABANDONED)
+    return Claim(ClaimState.DONE)
+
+
+def mark_sent(key: DeliveryKey, token: str, message_id: str) -> bool:
+    now = iso_utc()
+    return deliveries.update(
+        key.delivery_id,
+        {"status": DeliveryStatus.SENT, "message_id": message_id, "updated_at": now, "sent_at": now},
+        "claim_token = :token AND #s IN (:sending, :failed)",
+        {":token": token, ":sending": DeliveryStatus.SENDING, ":failed": DeliveryStatus.FAILED},
+    )
+
+
+def release_for_retry(key: DeliveryKey, token: str, reason: str) -> bool:
+    """Give the claim back after a retryable error (throttling, 5xx)."""
+    return deliveries.update(
+        key.delivery_id,
+        {"status": DeliveryStatus.QUEUED, "reason": reason, "updated_at": iso_utc()},
+        "claim_token = :token AND #s = :sending",
+        {":token": token, ":sending": DeliveryStatus.SENDING},
+    )
+
+
+def mark_failed(key: DeliveryKey, reason: str, token: str | None = None) -> bool:
+    """Fail a send in progress: the caller's own claim (token), or an abandoned one (None)."""
+    condition, values = "#s = :sending", {":sending": DeliveryStatus.SENDING}
+    if token is not None:
+        condition, values = "claim_token = :token AND " + condition, {**values, ":token": token}
+    return deliveries.update(
+        key.delivery_id, {"status": DeliveryStatus.FAILED, "reason": reason, "updated_at": iso_utc()}, condition,
+        values,
+    )
+
+
+def record_outcome(key: DeliveryKey, status: DeliveryStatus, reason: str) -> bool:
+    """Record a send that was decided without SES (suppressed, invalid): first writer wins."""
+    client = aws.dynamodb()
+    now = now_epoch()
+    item = {
+        "delivery_id": key.delivery_id,
+        **deliveries.row_fields(key, status, now),
+        "reason": reason,
+        "attempts": 0,
+        "created_at": iso_utc(now),
+    }
+    try:
+        client.put_item(
+            TableName=deliveries.table(),
+            Item=to_item(item),
+            ConditionExpression=_UNCLAIMED,
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":queued": {"S": DeliveryStatus.QUEUED}},
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
