@@ -13,11 +13,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) -m devstack
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest
 
+# ruff, then mypy (strict) over app.py, chalicelib/ and the dev tooling.
 lint: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

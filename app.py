@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from chalice import Chalice, Response
-from chalice.app import AuthRequest, DynamoDBEvent, SNSEvent, SQSEvent
+from chalice.app import AuthRequest, Chalice, DynamoDBEvent, Request, Response, SNSEvent, SQSEvent
 
 from chalicelib.api import http, leads
 
@@ -21,6 +20,14 @@ app = Chalice(app_name="leadflow")
 app.register_middleware(http.normalise_errors, "http")
 
 BatchResponse = dict[str, list[dict[str, str]]]
+
+
+def request() -> Request:
+    """The request a route is answering (Chalice sets it before any view runs)."""
+    current = app.current_request
+    if current is None:
+        raise RuntimeError("no current request outside a route")
+    return current
 
 
 # --- Public API ----------------------------------------------------------------
@@ -33,12 +40,12 @@ def health() -> dict[str, str]:
 
 @app.route("/leads", methods=["POST"], content_types=["*/*"])
 def create_lead() -> Response:
-    return leads.handle_post(app.current_request)
+    return leads.handle_post(request())
 
 
 @app.route("/leads", methods=["OPTIONS"])
 def leads_preflight() -> Response:
-    return leads.handle_preflight(app.current_request)
+    return leads.handle_preflight(request())
 
 
 # --- Admin API (a Chalice built-in authorizer; api/auth.py says who answers 401 and 403) --
@@ -55,7 +62,7 @@ def admin_auth(auth_request: AuthRequest) -> Any:
 def list_leads() -> Response:
     from chalicelib.api import admin
 
-    return admin.list_leads(app.current_request.query_params)
+    return admin.list_leads(request().query_params)
 
 
 @app.route("/leads/{lead_id}", methods=["GET"], authorizer=admin_auth)

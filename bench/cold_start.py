@@ -35,11 +35,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: make the project importable
 
-from _rows import emit_row, median  # noqa: E402
+from bench._rows import emit_row, median
+from infra.project import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PYCACHE = PROJECT_ROOT / "var" / "bench" / "pycache"
 FLOOR_GOAL = 1.15
 

@@ -29,13 +29,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a file: make the project importable
 
-from bench._rows import emit_row  # noqa: E402
-from devstack.provision import local_client  # noqa: E402
-from devstack.stack import wait_for_http  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from bench._rows import emit_row
+from devstack.provision import local_client
+from devstack.stack import wait_for_http
+from infra.project import PROJECT_ROOT
+from tests.conftest import free_port
 
 FIXTURE_APP = PROJECT_ROOT / "tests" / "runtime" / "fixture_app"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}

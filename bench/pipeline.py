@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._rows import emit_row  # noqa: E402
+from bench._rows import emit_row
 
 # Calls Lambda's event source mappings make on the app's behalf (the local
 # runtime makes them here): reported apart from the app's own calls.

@@ -38,9 +38,12 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR.parent))  # run as a file: make the project importable
+
+from bench._rows import ROW_PREFIX  # noqa: E402
+from infra.project import PROJECT_ROOT  # noqa: E402
+
 RESULTS = PROJECT_ROOT / "var" / "bench" / "results.md"
-ROW_PREFIX = "BENCH_ROW "
 
 
 def discover(names: list[str]) -> list[Path]:

@@ -21,17 +21,15 @@ def cache_backend_lookup() -> None:
     from moto import backends
 
     modules = tuple(backends.list_of_moto_modules())
-    backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+    backends.list_of_moto_modules = lambda: modules
 
 
 def install_hooks() -> None:
     """Extension point for emulator behaviour moto lacks (SES outbox and feedback,
     stream long-polling for the event runtime)."""
-    try:
-        from devstack import ses_outbox
-        from devstack.events import emulator_streams
-    except ImportError:
-        return
+    from devstack import ses_outbox
+    from devstack.events import emulator_streams
+
     ses_outbox.install()
     emulator_streams.install()
 

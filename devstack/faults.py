@@ -46,9 +46,8 @@ class Faults:
 
 
 def client_error(code: str, status: int, operation: str) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}, operation
-    )
+    response: Any = {"Error": {"Code": code, "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": status}}
+    return ClientError(response, operation)
 
 
 class FlakyClient:
@@ -101,10 +100,10 @@ def install(rates: dict[str, float]) -> Faults:
     ses_plan = {"send_email": [("ses_throttle", "TooManyRequestsException", 429), ("ses_5xx", "InternalFailure", 500)]}
     throttle = [("enrichment_throttle", "ProvisionedThroughputExceededException", 400)]
     enrichment_plan = {"query": throttle, "get_item": throttle}
-    aws.sesv2 = lambda: FlakyClient(real_sesv2(), faults, ses_plan)  # type: ignore[assignment]
-    aws.enrichment_dynamodb = lambda: FlakyClient(real_enrichment(), faults, enrichment_plan)  # type: ignore[assignment]
-    ledger.claim = _crash_first(faults, "crash_before_send", ledger.claim)  # type: ignore[assignment]
-    ledger.mark_sent = _crash_first(faults, "crash_after_send", ledger.mark_sent)  # type: ignore[assignment]
+    aws.sesv2 = lambda: FlakyClient(real_sesv2(), faults, ses_plan)
+    aws.enrichment_dynamodb = lambda: FlakyClient(real_enrichment(), faults, enrichment_plan)
+    ledger.claim = _crash_first(faults, "crash_before_send", ledger.claim)
+    ledger.mark_sent = _crash_first(faults, "crash_after_send", ledger.mark_sent)
     lead_stream.handle_stream_batch = _twice(faults, "duplicate_stream", lead_stream.handle_stream_batch)  # type: ignore[assignment]
     notifications.handle_batch = _twice(faults, "duplicate_sqs", notifications.handle_batch)  # type: ignore[assignment]
     return faults

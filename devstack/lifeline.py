@@ -13,6 +13,7 @@ that started the child ends (prctl's PDEATHSIG does).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -38,10 +39,8 @@ class Lifeline:
 
     def close(self) -> None:
         for fd in (self._read_fd, self._write_fd):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass
 
 
 def _watch(fd: int) -> None:

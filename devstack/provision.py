@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import boto3
 
-from infra import resources
+from infra import project, resources
+from infra.project import PROJECT_ROOT, stack_name
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_ACCOUNT = "123456789012"
 LOCAL_REGION = "us-east-1"
 
 
-def stack_name(stage: str) -> str:
-    return f"leadflow-{stage}-resources"
-
-
 def local_client(service: str, endpoint: str) -> Any:
-    return boto3.client(
+    factory: Any = boto3.client  # the service is chosen at run time
+    return factory(
         service,
         endpoint_url=endpoint or None,
         region_name=LOCAL_REGION,
@@ -158,9 +154,8 @@ def verify_senders(endpoint: str, addresses: list[str]) -> None:
 
 
 def stage_environment(stage: str) -> dict[str, str]:
-    with open(PROJECT_ROOT / ".chalice" / "config.json", encoding="utf-8") as handle:
-        config = json.load(handle)
-    return dict(config["stages"][stage]["environment_variables"])
+    """The stage's variables from .chalice/config.json (this project's)."""
+    return project.stage_environment(PROJECT_ROOT, stage)
 
 
 def provision(endpoint: str, stage: str = "local") -> dict[str, str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from devstack import lifeline
 from devstack.events.engine import EventRuntime, RuntimeOptions
-from devstack.provision import PROJECT_ROOT
+from infra.project import PROJECT_ROOT
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

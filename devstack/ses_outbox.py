@@ -45,8 +45,8 @@ from pathlib import Path
 from typing import Any
 
 from devstack.events.masking import mask_email
+from infra.project import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 OUTBOX_ENV = "LEADFLOW_OUTBOX"
 DELAY_ENV = "LEADFLOW_SES_FEEDBACK_DELAY"
 DEFAULT_DELAY_SECONDS = 0.25

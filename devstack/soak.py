@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.provision import PROJECT_ROOT, local_client, stage_environment
+from devstack.provision import local_client, stage_environment
 from devstack.stack import LocalStack, StackConfig, free_port
+from infra.project import PROJECT_ROOT
 
 # Rates are per call: a crash fails the whole batch it happens in (as on
 # Lambda), so crash rates are kept lower than the per-send SES faults.

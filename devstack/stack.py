@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.lifeline import Lifeline
-from devstack.provision import LOCAL_REGION, PROJECT_ROOT, provision
+from devstack.provision import LOCAL_REGION, provision
+from infra.project import PROJECT_ROOT
 
 DEFAULT_ADMIN_TOKEN = "local-admin-token"
 
@@ -128,7 +129,7 @@ class LocalStack:
         try:
             wait_for_http(self.config.aws_endpoint + "/moto-api/", 30, emulator)
             self.env.update(provision(self.config.aws_endpoint, self.config.stage))
-            if self.config.with_runtime and (PROJECT_ROOT / "devstack" / "runtime.py").exists():
+            if self.config.with_runtime:
                 self.start_runtime()
             if self.config.with_api:
                 api = self.spawn(

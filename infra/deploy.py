@@ -35,11 +35,8 @@ from infra.bindings import environment_from_outputs
 from infra.mappings import Arns, Change, apply_all
 from infra.package import chalice_command
 from infra.policies import PolicyContext, configure_stage, write_policy_files
+from infra.project import stack_name
 from infra.resources import template as resources_template
-
-
-def stack_name(stage: str) -> str:
-    return f"leadflow-{stage}-resources"
 
 
 @dataclass
@@ -54,7 +51,8 @@ class Aws:
     """boto3 clients for one account/region (or the emulator)."""
 
     def __init__(self, region: str, endpoint: str | None = None, profile: str | None = None) -> None:
-        self.session = boto3.session.Session(profile_name=profile, region_name=region)
+        # Any: the services are chosen at run time.
+        self.session: Any = boto3.session.Session(profile_name=profile, region_name=region)
         self.endpoint = endpoint
         self.region = region
 

@@ -151,7 +151,7 @@ class PolicyContext:
         name = name_or_arn.rsplit(":", 1)[-1]
         for logical, resource in self.template["Resources"].items():
             if resource["Type"] == kind and self.physical_name(logical) == name:
-                return logical
+                return str(logical)
         raise KeyError(f"no {kind} named {name_or_arn!r} in infra/resources.py for stage {self.stage}")
 
     def streamed_table(self, stream_arn: str) -> str:
@@ -162,9 +162,9 @@ class PolicyContext:
         ]
         for logical in streamed:
             if f":table/{self.physical_name(logical)}/stream/" in stream_arn:
-                return logical
+                return str(logical)
         if len(streamed) == 1:  # before the first deploy the stage has no stream ARN yet
-            return streamed[0]
+            return str(streamed[0])
         raise KeyError(f"which table streams to {stream_arn!r}?")
 
     # --- SES senders ------------------------------------------------------

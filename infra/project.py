@@ -1,4 +1,4 @@
-"""The Chalice project's files the deploy tooling reads and writes."""
+"""The Chalice project's files and names that dev tooling (infra, devstack, ops, bench, tests) shares."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Stages that run only on this machine and are never deployed to AWS.
 LOCAL_ONLY_STAGES = frozenset({"local"})
+
+
+def stack_name(stage: str) -> str:
+    """The resources stack of a stage (infra/resources.py), on AWS and in the emulator alike."""
+    return f"leadflow-{stage}-resources"
 
 
 def config_path(project_dir: Path) -> Path:

@@ -19,9 +19,11 @@ RETENTION_14_DAYS = 14 * 24 * 3600
 API_HANDLER = "api_handler"
 DEFAULT_FUNCTIONS: dict[str, str] = {
     API_HANDLER: "api",
+    "admin_auth": "authorizer",
     "on_lead_stream": "dynamodb",
     "on_notification": "sqs",
     "on_ses_feedback": "sns",
+    "on_lead_audit": "dynamodb",
 }
 
 # SES's own guidance: review at a 5% bounce rate and a 0.1% complaint rate.

@@ -8,10 +8,8 @@ overrides). The `local` stage defaults to the emulator of `make run`
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-LOCAL_REGION = "us-east-1"
+from devstack.provision import LOCAL_REGION
 
 
 def stage_variables(stage: str) -> dict[str, str]:

@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from devstack.lifeline import Lifeline
 from devstack.provision import local_client, stage_environment
-from devstack.stack import free_port  # noqa: F401 - re-exported for the suites
+from devstack.stack import free_port
+from infra.project import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ADMIN_TOKEN = "test-admin-token"
 
 
@@ -159,14 +158,6 @@ def api_client(local_aws: dict[str, str], tmp_path: Path) -> Iterator[Any]:
 
 def scan_all(client: Any, table: str) -> list[dict[str, Any]]:
     return client.scan(TableName=table)["Items"]
-
-
-def fresh_table_counts(env: dict[str, str]) -> dict[str, int]:
-    dynamodb = boto3.client("dynamodb")
-    return {
-        name: len(scan_all(dynamodb, env[name]))
-        for name in ("LEADS_TABLE", "IDEMPOTENCY_TABLE")
-    }
 
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")

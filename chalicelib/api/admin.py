@@ -5,9 +5,10 @@ Authentication happens before these run (the built-in authorizer, api/auth.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from chalice import Response
+from chalice.app import Response
 
 from chalicelib.api.http import ApiError, Problem, json_response, validation_failed
 from chalicelib.core import metrics
@@ -59,7 +60,7 @@ def parse_limit(raw: str | None) -> int | None:
     return int(raw)
 
 
-def list_leads(params: dict[str, str] | None) -> Response:
+def list_leads(params: Mapping[str, str] | None) -> Response:
     params = params or {}
     limit = parse_limit(params.get("limit"))
     if limit is None:

@@ -62,7 +62,7 @@ def deny_policy(method_arn: str) -> dict[str, Any]:
 
 def authorize(auth_request: Any) -> Any:
     """The built-in authorizer's body: Allow every admin route (cache-safe across routes) or Deny."""
-    from chalice import AuthResponse
+    from chalice.app import AuthResponse
 
     if is_admin_token(bearer_token(auth_request.token)):
         return AuthResponse(routes=["*"], principal_id=PRINCIPAL)

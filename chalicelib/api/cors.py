@@ -6,7 +6,7 @@ per request instead; an origin not configured gets no CORS headers at all.
 
 from __future__ import annotations
 
-from chalice import Response
+from chalice.app import Response
 
 from chalicelib.api.http import ApiError, error_response
 from chalicelib.core.settings import get_settings
@@ -40,4 +40,4 @@ def preflight(origin: str | None, methods: str) -> Response:
     if not is_allowed_origin(origin):
         refused = ApiError(403, "origin_not_allowed", "this origin may not call the API", headers={"Vary": "Origin"})
         return error_response(refused)
-    return Response(body="", status_code=204, headers=cors_headers(origin, methods))
+    return Response(body="", status_code=204, headers={**cors_headers(origin, methods)})

@@ -22,8 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Response
-from chalice.app import ChaliceUnhandledError
+from chalice.app import ChaliceUnhandledError, Response
 
 JSON = "application/json"
 _INTERNAL = {"error": "internal_error", "message": "an internal error occurred"}

@@ -6,21 +6,21 @@ import json
 import uuid
 from typing import Any
 
-from chalice import Response
-from chalice.app import Request
+from chalice.app import Request, Response
 
 from chalicelib.api import cors
 from chalicelib.api.http import ApiError, Problem, error_response, json_response, validation_failed
 from chalicelib.api.validation import MAX_BODY_BYTES, is_honeypot_hit, validate_lead
 from chalicelib.core.digest import digest
 from chalicelib.core.rules import MAX_IDEMPOTENCY_KEY
+from chalicelib.core.states import LeadStatus
 from chalicelib.store import idempotency, leads, rate_limits
 
 METHODS = "POST,OPTIONS"
 
 
 def created(lead_id: str) -> Response:
-    return json_response(201, {"id": lead_id, "status": "received"}, {"Location": f"/leads/{lead_id}"})
+    return json_response(201, {"id": lead_id, "status": LeadStatus.RECEIVED}, {"Location": f"/leads/{lead_id}"})
 
 
 def _is_json_content_type(value: str | None) -> bool:
@@ -99,7 +99,8 @@ def _client_id(request: Request) -> str:
 
 def handle_post(request: Request) -> Response:
     """The POST /leads view: the answer, with CORS headers for an allowed origin."""
-    response = create_lead(request.headers, request.raw_body or b"", _client_id(request))
+    raw = request.raw_body or b""
+    response = create_lead(request.headers, raw if isinstance(raw, bytes) else raw.encode(), _client_id(request))
     return cors.with_cors(response, request.headers.get("origin"), METHODS)
 
 

@@ -7,6 +7,7 @@ tests set it), so nothing here knows which one it is talking to.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -22,22 +23,34 @@ _ENRICHMENT = Config(connect_timeout=0.5, read_timeout=1, retries={"total_max_at
 
 # SES has no idempotency token: a send retried after a timeout can go out
 # twice. So botocore never retries a send; the worker sorts the error
-# (mailer.classify) and retries only what SES certainly did not accept.
+# (email.ses.classify) and retries only what SES certainly did not accept.
 _SENDING = Config(connect_timeout=2, read_timeout=10, retries={"total_max_attempts": 1, "mode": "standard"})
 
-_CONFIGS = {"default": _DEFAULT, "enrichment": _ENRICHMENT, "sending": _SENDING}
+
+
+class Purpose(StrEnum):
+    """What a client is for: each purpose has its own timeouts and retries."""
+
+    DEFAULT = "default"
+    ENRICHMENT = "enrichment"
+    SENDING = "sending"
+
+
+_CONFIGS = {Purpose.DEFAULT: _DEFAULT, Purpose.ENRICHMENT: _ENRICHMENT, Purpose.SENDING: _SENDING}
 
 
 @cache
-def client(service: str, purpose: str = "default") -> Any:
+def client(service: str, purpose: Purpose = Purpose.DEFAULT) -> Any:
     """One client per service and purpose per container."""
     import boto3
 
-    return boto3.session.Session().client(service, config=_CONFIGS[purpose])
+    # Typed as Any: the service is chosen at run time, and each call site knows its own API.
+    session: Any = boto3.session.Session()
+    return session.client(service, config=_CONFIGS[purpose])
 
 
 def enrichment_dynamodb() -> Any:
-    return client("dynamodb", "enrichment")
+    return client("dynamodb", Purpose.ENRICHMENT)
 
 
 def dynamodb() -> Any:
@@ -53,7 +66,7 @@ def sqs() -> Any:
 
 
 def sesv2() -> Any:
-    return client("sesv2", "sending")
+    return client("sesv2", Purpose.SENDING)
 
 
 def s3() -> Any:

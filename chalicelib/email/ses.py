@@ -70,6 +70,6 @@ def send_raw(raw: bytes, sender: str, recipients: Sequence[str], tags: dict[str,
             ConfigurationSetName=settings.ses_configuration_set,
             EmailTags=[{"Name": name, "Value": value} for name, value in tags.items()],
         )
-    except Exception as error:  # noqa: BLE001 - sorted into retryable / permanent
+    except Exception as error:
         raise classify(error) from error
     return str(response["MessageId"])

@@ -22,6 +22,7 @@ fields, the address masked, other personal fields named but not copied.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from chalicelib.core.clock import iso_utc
@@ -33,18 +34,26 @@ from chalicelib.store.items import from_item
 PERSONAL_LEAD_FIELDS = ("name", "email", "phone", "message", "metadata")
 
 
+class AuditAction(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    ERASED = "erased"
+    DELETED = "deleted"
+    NOTIFICATION_STATUS_CHANGED = "notification_status_changed"
+
+
 def lead_entry(event_name: str, event_id: str, at: datetime, keys: Any, image: Any) -> dict[str, Any]:
     """One audit line for one Leads stream record, with no personal data."""
     lead = from_item(image) if image else {}
     lead_id = lead.get("id") or from_item(keys or {}).get("id", "")
     entry: dict[str, Any] = {"at": iso_utc(at), "event_id": event_id, "lead_id": lead_id}
     if event_name == "REMOVE":
-        return {**entry, "action": "deleted"}
+        return {**entry, "action": AuditAction.DELETED}
     if lead.get("status") == LeadStatus.ERASED:
-        return {**entry, "action": "erased", "erased_at": lead.get("erased_at", "")}
+        return {**entry, "action": AuditAction.ERASED, "erased_at": lead.get("erased_at", "")}
     entry.update(
         {
-            "action": "created" if event_name == "INSERT" else "updated",
+            "action": AuditAction.CREATED if event_name == "INSERT" else AuditAction.UPDATED,
             "status": lead.get("status", ""),
             "source": lead.get("source", ""),
             "email": mask_email(str(lead["email"])) if lead.get("email") else "",
@@ -78,7 +87,7 @@ def record_notification_status(
     entry = {
         "at": at,
         "event_id": f"{delivery_id}:{status}",
-        "action": "notification_status_changed",
+        "action": AuditAction.NOTIFICATION_STATUS_CHANGED,
         "lead_id": delivery.get("lead_id", ""),
         "kind": delivery.get("kind", ""),
         "delivery_id": delivery_id,

@@ -104,7 +104,7 @@ def _get_related(table: str, key: dict[str, Any], budget: Budget) -> dict[str, A
         started = time.monotonic()
         try:
             return related.get_record(table, key)
-        except Exception as error:  # noqa: BLE001 - enrichment must never fail the lead
+        except Exception as error:
             code = _error_code(error)
             retry = attempt == 1 and code in THROTTLING_CODES
             if retry and budget.remaining() > THROTTLE_RETRY_DELAY_SECONDS:

@@ -112,11 +112,13 @@ def parse(raw: str | dict[str, Any]) -> FeedbackEvent:
     """Read either SES format; unknown fields are ignored."""
     body = _body(raw)
     event_type = str(body.get("eventType") or body.get("notificationType") or "")
-    mail = body.get("mail") if isinstance(body.get("mail"), dict) else {}
+    mail: dict[str, Any] = body["mail"] if isinstance(body.get("mail"), dict) else {}
     message_id = str(mail.get("messageId") or "")
     if not event_type or not message_id:
         raise MalformedFeedback("no eventType/notificationType or mail.messageId")
-    common = {"event_type": event_type, "message_id": message_id, "tags": _first_values(mail.get("tags"))}
+    common: dict[str, Any] = {
+        "event_type": event_type, "message_id": message_id, "tags": _first_values(mail.get("tags"))
+    }
     if event_type == FeedbackType.BOUNCE:
         bounce = body.get("bounce") or {}
         entries = bounce.get("bouncedRecipients") or []

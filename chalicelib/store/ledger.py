@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.core import aws
 from chalicelib.core.clock import iso_utc, now_epoch
@@ -126,7 +127,8 @@ def release_for_retry(key: DeliveryKey, token: str, reason: str) -> bool:
 
 def mark_failed(key: DeliveryKey, reason: str, token: str | None = None) -> bool:
     """Fail a send in progress: the caller's own claim (token), or an abandoned one (None)."""
-    condition, values = "#s = :sending", {":sending": DeliveryStatus.SENDING}
+    condition = "#s = :sending"
+    values: dict[str, Any] = {":sending": DeliveryStatus.SENDING}
     if token is not None:
         condition, values = "claim_token = :token AND " + condition, {**values, ":token": token}
     return deliveries.update(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from chalicelib.core import aws
 from chalicelib.core.clock import iso_utc
 from chalicelib.core.settings import get_settings
@@ -23,7 +25,7 @@ def is_suppressed(address: str) -> bool:
 def suppress(address: str, reason: str) -> None:
     """Add the address; the first reason and date are kept if it is already there."""
     client = aws.dynamodb()
-    try:
+    with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
         client.put_item(
             TableName=get_settings().suppression_table,
             Item={
@@ -33,5 +35,3 @@ def suppress(address: str, reason: str) -> None:
             },
             ConditionExpression="attribute_not_exists(address)",
         )
-    except client.exceptions.ConditionalCheckFailedException:
-        pass

@@ -31,7 +31,8 @@ def client(service: str) -> Any:
         read_timeout=LONG_POLL_SECONDS + 10,
         retries={"max_attempts": 3, "mode": "standard"},
     )
-    return boto3.session.Session().client(service, region_name=region(), config=config)
+    session: Any = boto3.session.Session()  # the service is chosen at run time
+    return session.client(service, region_name=region(), config=config)
 
 
 def streams_client(wait_seconds: Callable[[], float]) -> Any:

@@ -100,7 +100,8 @@ class ShardPoller:
         else:
             kwargs = {"ShardIteratorType": self.source.starting_position}
         response = self.streams.get_shard_iterator(StreamArn=self.source.stream_arn, ShardId=self.shard_id, **kwargs)
-        return response.get("ShardIterator")
+        iterator = response.get("ShardIterator")
+        return str(iterator) if iterator else None
 
     def _get_records(self, limit: int, wait: float) -> list[dict[str, Any]]:
         if self.iterator is None:

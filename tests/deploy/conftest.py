@@ -18,7 +18,7 @@ from infra import project
 from infra.app_model import LambdaFunction, describe_app
 from infra.package import package
 
-PROJECT_ROOT = project.PROJECT_ROOT
+PROJECT_ROOT = project.PROJECT_ROOT  # the suites' name for it
 PACKAGED_STAGE = "prod"
 
 DUMMY_AWS = {

@@ -308,9 +308,13 @@ class Walker:
                 target = self.resolve_attribute(module, local_aliases, child)
                 if target:
                     edges.add(target)
-                elif isinstance(child.value, ast.Name) and child.value.id in ("self", "cls") and class_name:
-                    if f"{class_name}.{child.attr}" in module.functions:
-                        edges.add(f"{module.name}:{class_name}.{child.attr}")
+                elif (
+                    isinstance(child.value, ast.Name)
+                    and child.value.id in ("self", "cls")
+                    and class_name
+                    and f"{class_name}.{child.attr}" in module.functions
+                ):
+                    edges.add(f"{module.name}:{class_name}.{child.attr}")
             if isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute):
                 site = self._call_site(module, qualname, local_aliases, variables, child)
                 if site:

@@ -225,3 +225,11 @@ def test_walker_reports_an_ungranted_call(tmp_path: Path) -> None:
     found = iam_walker.walk(tmp_path)
     actions = {a for s in found.calls_by_function["on_message"] for a in s.actions}
     assert actions == {"sqs:PurgeQueue"}
+
+
+def test_the_resources_default_function_list_is_the_apps() -> None:
+    """infra.resources.template() without arguments (the local stack) covers every function."""
+    from infra.app_model import function_kinds
+    from infra.resources import DEFAULT_FUNCTIONS
+
+    assert function_kinds(list(functions("prod"))) == DEFAULT_FUNCTIONS

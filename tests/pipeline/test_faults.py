@@ -300,7 +300,7 @@ def test_ses_client_never_repeats_a_send_by_itself(monkeypatch):
     requests: list[str] = []
 
     class Failing(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_POST(self) -> None:
             requests.append(self.path)
             self.rfile.read(int(self.headers["Content-Length"]))
             body = b'{"message": "injected"}'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import json
@@ -131,10 +132,8 @@ def test_complaint_and_success_via_the_stage_feedback_topic(runtime_emulator, se
     queue = sqs.create_queue(QueueName=f"stage-feedback-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
-    try:
+    with contextlib.suppress(ses.exceptions.AlreadyExistsException):
         ses.create_configuration_set(ConfigurationSetName=local["SES_CONFIGURATION_SET"])
-    except ses.exceptions.AlreadyExistsException:
-        pass
 
     complained = send(ses, "complaint@simulator.amazonses.com", local["SES_CONFIGURATION_SET"])
     delivered = send(ses, "success@simulator.amazonses.com", local["SES_CONFIGURATION_SET"])
