@@ -33,7 +33,7 @@ from infra import gateway_responses, project
 from infra.app_model import LambdaFunction, describe_app, function_kinds
 from infra.bindings import environment_from_outputs
 from infra.mappings import Arns, Change, apply_all
-from infra.package import chalice_command
+from infra.package import ACCESS_LOG_FORMAT, chalice_command
 from infra.policies import PolicyContext, configure_stage, write_policy_files
 from infra.resources import template as resources_template
 
@@ -48,6 +48,7 @@ class DeployReport:
     config_changes: dict[str, str] = field(default_factory=dict)
     mapping_changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    stage_settings: bool = False  # the API stage's tracing or access log was (re)applied
 
 
 class Aws:
@@ -144,9 +145,32 @@ def deploy(project_dir: Path, stage: str, aws: Aws, profile: str | None = None) 
     run_chalice_deploy(project_dir, stage, aws, profile)
     rest_api_id = gateway_responses.deployed_rest_api_id(project_dir, stage)
     if rest_api_id:
-        gateway_responses.apply(aws.client("apigateway"), rest_api_id)
+        apigateway = aws.client("apigateway")
+        gateway_responses.apply(apigateway, rest_api_id)
+        access_log = stack_outputs(cloudformation, stage)["ApiAccessLogGroupArn"]
+        report.stage_settings = apply_stage_settings(apigateway, rest_api_id, access_log)
     report.mapping_changes, report.warnings = apply_mapping_settings(project_dir, stage, aws, functions, account)
     return report
+
+
+def apply_stage_settings(apigateway: Any, rest_api_id: str, log_group_arn: str) -> bool:
+    """X-Ray tracing and the access log (to the resources stack's log group) on the API
+    stage; True when something changed. Chalice's deploy sets tracing from `xray`, but
+    a later create_deployment (the gateway responses') may not keep it everywhere."""
+    wanted = {"destinationArn": log_group_arn.removesuffix(":*"), "format": ACCESS_LOG_FORMAT}
+    stage = apigateway.get_stage(restApiId=rest_api_id, stageName=gateway_responses.API_STAGE)
+    operations = []
+    if stage.get("tracingEnabled") is not True:
+        operations.append({"op": "replace", "path": "/tracingEnabled", "value": "true"})
+    if stage.get("accessLogSettings") != wanted:
+        operations += [
+            {"op": "replace", "path": f"/accessLogSettings/{key}", "value": value} for key, value in wanted.items()
+        ]
+    if operations:
+        apigateway.update_stage(
+            restApiId=rest_api_id, stageName=gateway_responses.API_STAGE, patchOperations=operations
+        )
+    return bool(operations)
 
 
 def apply_mapping_settings(

@@ -31,6 +31,14 @@ def stage_environment(project_dir: Path, stage: str) -> dict[str, str]:
     return {key: str(value) for key, value in merged.items()}
 
 
+def stage_config(project_dir: Path, stage: str) -> dict[str, Any]:
+    """The stage's settings over the top-level ones (as Chalice chains them), without lambda_functions."""
+    config = load_config(project_dir)
+    merged = {k: v for k, v in config.items() if k not in ("stages", "lambda_functions")}
+    merged.update({k: v for k, v in config["stages"][stage].items() if k != "lambda_functions"})
+    return merged
+
+
 def deployable_stages(project_dir: Path) -> list[str]:
     return [s for s in load_config(project_dir)["stages"] if s not in LOCAL_ONLY_STAGES]
 

@@ -191,3 +191,23 @@ def test_a_changed_setting_is_applied_alone(rehearsal: Rehearsal) -> None:
         apply_mapping_settings(
             rehearsal.project_dir, STAGE, Aws("us-east-1", rehearsal.endpoint), rehearsal.functions, ACCOUNT
         )
+
+
+def test_api_stage_traces_and_logs_access_and_functions_keep_their_reservations(rehearsal: Rehearsal) -> None:
+    from infra.gateway_responses import API_STAGE, deployed_rest_api_id
+    from infra.package import ACCESS_LOG_FORMAT
+
+    rest_api_id = deployed_rest_api_id(rehearsal.project_dir, STAGE)
+    stage = rehearsal.client("apigateway").get_stage(restApiId=rest_api_id, stageName=API_STAGE)
+    assert stage["tracingEnabled"] is True
+    log_group = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/apigateway/leadflow-{STAGE}/access"
+    assert stage["accessLogSettings"] == {"destinationArn": log_group, "format": ACCESS_LOG_FORMAT}
+    assert rehearsal.first.stage_settings is True  # read after the second deploy: still set
+    lam = rehearsal.client("lambda")
+    config = project.load_config(rehearsal.project_dir)["stages"][STAGE]["lambda_functions"]
+    for function in rehearsal.functions:
+        name = function.physical_name(STAGE)
+        assert lam.get_function_configuration(FunctionName=name)["TracingConfig"]["Mode"] == "Active", name
+        reserved = config[function.name].get("reserved_concurrency")
+        if reserved is not None:
+            assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == reserved
