@@ -10,6 +10,30 @@ from chalice.app import AuthRequest, DynamoDBEvent, SNSEvent, SQSEvent
 from chalicelib import cors, http_errors, lead_intake
 
 app = Chalice(app_name="leadflow")
+
+
+def _stop_plain_chalice_deploys() -> None:
+    """Plain `chalice package` leaves out the tables, topics, queues and the mapping settings
+    Chalice cannot express, and plain `chalice deploy` cannot create them; `make package` and
+    `make deploy` (infra/, which set LEADFLOW_DEPLOY_TOOL) can. Off Lambda only; never in tests."""
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") or os.environ.get("LEADFLOW_DEPLOY_TOOL"):
+        return
+    import sys  # already loaded; imported here to keep the module's imports those Lambda needs
+
+    command = sys.argv[1:] if os.path.basename(sys.argv[0]) == "chalice" else []
+    stage = next((command[i + 1] for i, arg in enumerate(command[:-1]) if arg == "--stage"), "dev")
+    if "package" in command:
+        sys.exit(f"leadflow: use `make package STAGE={stage}`: plain `chalice package` leaves out the tables, "
+                 "queues and event-source settings (infra/DEPLOY.md)")
+    if "deploy" in command and not os.environ.get("LEADS_STREAM_ARN"):
+        sys.exit(f"leadflow: use `make deploy STAGE={stage}`: stage {stage} has no resources yet, and plain "
+                 "`chalice deploy` cannot create them (infra/DEPLOY.md)")
+    if "deploy" in command:
+        print(f"leadflow: plain `chalice deploy` updates code and keeps the event-source settings; "
+              f"`make deploy STAGE={stage}` also re-checks them and the API's settings", file=sys.stderr)
+
+
+_stop_plain_chalice_deploys()
 # Chalice's own error answers (405, unhandled 500s) in the API's error shape.
 app.register_middleware(http_errors.normalise_errors, "http")
 

@@ -117,7 +117,7 @@ def record_outputs(project_dir: Path, stage: str, outputs: dict[str, str]) -> di
 
 
 def run_chalice_deploy(project_dir: Path, stage: str, aws: Aws, profile: str | None) -> None:
-    env = {**os.environ, "AWS_DEFAULT_REGION": aws.region}
+    env = {**os.environ, **project.DEPLOY_TOOL_ENV, "AWS_DEFAULT_REGION": aws.region}
     if aws.endpoint:
         env["AWS_ENDPOINT_URL"] = aws.endpoint
         command = [sys.executable, "-m", "infra.emulator_chalice", "deploy", "--stage", stage]

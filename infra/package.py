@@ -166,7 +166,11 @@ def chalice_command() -> list[str]:
 
 
 def run_chalice_package(project_dir: Path, stage: str, merge_file: Path, out: Path) -> None:
-    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    env = {
+        **os.environ,
+        **project.DEPLOY_TOOL_ENV,
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    }
     command = [*chalice_command(), "package", "--stage", stage, "--merge-template", str(merge_file), str(out)]
     result = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:

@@ -8,6 +8,10 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# Set for the Chalice commands infra/ runs: app.py stops plain `chalice package`
+# and `chalice deploy` (which cannot set leadflow up) and lets these through.
+DEPLOY_TOOL_ENV = {"LEADFLOW_DEPLOY_TOOL": "1"}
+
 # Stages that run only on this machine and are never deployed to AWS.
 LOCAL_ONLY_STAGES = frozenset({"local"})
 
