@@ -21,13 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore import exceptions as aws_errors
 
 from infra import gateway_responses, project
 from infra.app_model import LambdaFunction, describe_app, function_kinds
@@ -180,6 +183,89 @@ def apply_mapping_settings(
     return apply_all(aws.client("lambda"), ctx, Arns(ctx, account, aws.region), functions)
 
 
+# Domains reserved for examples (RFC 2606, RFC 6761): a sender there is a placeholder.
+PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example")
+
+
+def _is_placeholder(domain: str) -> bool:
+    return any(domain == d or domain.endswith("." + d) for d in PLACEHOLDER_DOMAINS)
+
+
+def stage_problems(project_dir: Path, stage: str) -> list[str]:
+    """What in the stage's settings would deploy a broken stack (checked before any AWS call)."""
+    env = project.stage_environment(project_dir, stage)
+    problems = []
+    token_hash = env.get("ADMIN_TOKEN_SHA256", "").strip()
+    if not token_hash:
+        problems.append('ADMIN_TOKEN_SHA256 is empty, so every admin request would be refused: set it to the '
+                        'output of `printf %s "$TOKEN" | sha256sum`')
+    elif not re.fullmatch(r"[0-9a-f]{64}", token_hash):
+        problems.append("ADMIN_TOKEN_SHA256 is not a SHA-256 hex digest (64 characters 0-9a-f)")
+    for key in ("TEAM_SENDER", "CUSTOMER_SENDER"):
+        address = parseaddr(env.get(key, ""))[1].lower()
+        if "@" not in address:
+            problems.append(f"{key} has no address: set it to `Name <address>` on your SES-verified domain")
+        elif _is_placeholder(address.rsplit("@", 1)[1]):
+            problems.append(f"{key} is {address}, a placeholder: set a sender on your SES-verified domain")
+    return problems
+
+
+def unverified_senders(ses: Any, addresses: list[str]) -> list[str]:
+    """The addresses SES will not send from: neither they nor their domain is verified."""
+    identities = sorted({*addresses, *(a.rsplit("@", 1)[1] for a in addresses)})
+    if not identities:
+        return []
+    found = ses.get_identity_verification_attributes(Identities=identities)["VerificationAttributes"]
+
+    def verified(identity: str) -> bool:
+        return bool(found.get(identity, {}).get("VerificationStatus") == "Success")
+
+    return [a for a in addresses if not (verified(a) or verified(a.rsplit("@", 1)[1]))]
+
+
+class DeployStopped(Exception):
+    """A reason not to deploy, said in one line."""
+
+
+def preflight(project_dir: Path, stage: str, aws: Aws) -> None:
+    """The stage's settings, then the credentials, then the senders' SES verification;
+    nothing is created or changed before all three pass."""
+    problems = stage_problems(project_dir, stage)
+    if problems:
+        raise DeployStopped("\n".join(f"stage {stage}: {p}" for p in problems))
+    aws.account()  # the credentials (one read-only call)
+    senders = PolicyContext.for_project(project_dir, stage).sender_addresses()
+    missing = unverified_senders(aws.client("ses"), senders)
+    if missing:
+        raise DeployStopped(
+            f"stage {stage}: not verified in SES in {aws.region}: {', '.join(missing)} "
+            "(verify the address or its domain first, infra/DEPLOY.md)"
+        )
+
+
+CREDENTIAL_ERRORS = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+     "SignatureDoesNotMatch", "AccessDenied", "AccessDeniedException"}
+)
+
+
+def one_line(error: Exception) -> str | None:
+    """The one-line answer to an ordinary AWS mistake (None: not one)."""
+    if isinstance(error, aws_errors.NoCredentialsError):
+        return ("no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or sign in with `aws sso login`), and AWS_REGION (infra/DEPLOY.md)")
+    if isinstance(error, aws_errors.ProfileNotFound):
+        return f"{error}: check AWS_PROFILE or --profile"
+    if isinstance(error, (aws_errors.EndpointConnectionError, aws_errors.ConnectTimeoutError)):
+        return f"cannot reach AWS ({error}); check the network and AWS_REGION"
+    if isinstance(error, aws_errors.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in CREDENTIAL_ERRORS:
+            message = error.response.get("Error", {}).get("Message", "")
+            return f"AWS refused the credentials ({code}: {message}); refresh them or pick another profile"
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Deploy leadflow with chalice deploy (resources stack first)")
     parser.add_argument("--stage", required=True)
@@ -191,8 +277,20 @@ def main() -> None:
     if args.stage in project.LOCAL_ONLY_STAGES:
         parser.error(f"stage {args.stage} is local-only")
     if not args.region:
-        parser.error("set --region or AWS_REGION")
-    report = deploy(args.project_dir.resolve(), args.stage, Aws(args.region, args.emulator, args.profile), args.profile)
+        parser.error("set AWS_REGION (or --region)")
+    project_dir = args.project_dir.resolve()
+    try:
+        aws = Aws(args.region, args.emulator, args.profile)
+        if not args.emulator:  # the rehearsal's stage is made of placeholders on purpose
+            preflight(project_dir, args.stage, aws)
+        report = deploy(project_dir, args.stage, aws, args.profile)
+    except DeployStopped as stopped:
+        sys.exit(f"make deploy: {stopped}")
+    except (aws_errors.BotoCoreError, aws_errors.ClientError) as error:
+        answer = one_line(error)
+        if answer is None:
+            raise
+        sys.exit(f"make deploy: {answer}")
     print(f"resources stack: {report.stack}")
     for key, value in report.config_changes.items():
         print(f"config: {key} = {value}")
