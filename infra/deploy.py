@@ -52,6 +52,7 @@ class DeployReport:
     mapping_changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     stage_settings: bool = False  # the API stage's tracing or access log was (re)applied
+    log_groups: list[str] = field(default_factory=list)  # log groups given the stage's retention
 
 
 class Aws:
@@ -152,8 +153,31 @@ def deploy(project_dir: Path, stage: str, aws: Aws, profile: str | None = None) 
         gateway_responses.apply(apigateway, rest_api_id)
         access_log = stack_outputs(cloudformation, stage)["ApiAccessLogGroupArn"]
         report.stage_settings = apply_stage_settings(apigateway, rest_api_id, access_log)
+    retention = project.stage_config(project_dir, stage).get("log_retention_in_days")
+    if retention:
+        report.log_groups = apply_log_retention(aws.client("logs"), stage, functions, int(retention))
     report.mapping_changes, report.warnings = apply_mapping_settings(project_dir, stage, aws, functions, account)
     return report
+
+
+def apply_log_retention(logs: Any, stage: str, functions: list[LambdaFunction], days: int) -> list[str]:
+    """Each function's own log group with the stage's retention; the groups changed.
+
+    `chalice deploy` names the API handler's group after its Chalice name
+    (`leadflow-<stage>-api_handler`), not the function's (`leadflow-<stage>`),
+    so without this the group Lambda really writes to would keep logs forever.
+    """
+    changed = []
+    for function in functions:
+        name = "/aws/lambda/" + function.physical_name(stage)
+        groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        group = next((g for g in groups if g["logGroupName"] == name), None)
+        if group is None:
+            logs.create_log_group(logGroupName=name)
+        if group is None or group.get("retentionInDays") != days:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=days)
+            changed.append(name)
+    return changed
 
 
 def apply_stage_settings(apigateway: Any, rest_api_id: str, log_group_arn: str) -> bool:

@@ -211,6 +211,13 @@ def test_api_stage_traces_and_logs_access_and_functions_keep_their_reservations(
     assert rehearsal.first.stage_settings is True  # read after the second deploy: still set
     lam = rehearsal.client("lambda")
     config = project.load_config(rehearsal.project_dir)["stages"][STAGE]["lambda_functions"]
+    logs = rehearsal.client("logs")
+    assert rehearsal.first.log_groups and rehearsal.second.log_groups == []
+    for function in rehearsal.functions:
+        name = "/aws/lambda/" + function.physical_name(STAGE)
+        groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        [group] = [g for g in groups if g["logGroupName"] == name]
+        assert group["retentionInDays"] == 90, name
     for function in rehearsal.functions:
         name = function.physical_name(STAGE)
         assert lam.get_function_configuration(FunctionName=name)["TracingConfig"]["Mode"] == "Active", name
