@@ -16,6 +16,11 @@ from chalice.app import AuthRequest, Chalice, DynamoDBEvent, Request, Response, 
 from chalicelib.api import http, leads
 
 app = Chalice(app_name="leadflow")
+if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+    # Under the chalice CLI: plain `chalice package`/`deploy` would leave out what infra/ adds.
+    from chalicelib.core import plain_chalice
+
+    plain_chalice.refuse_incomplete_commands()
 # Every error answer in the API's error shape (ApiError, Chalice's own 405/500s).
 app.register_middleware(http.normalise_errors, "http")
 

@@ -64,7 +64,7 @@ SUBJECTS = {
             "import boto3",
             _MARK.format(name="frameworks"),
             "import app",
-            "from chalicelib import aws",
+            "from chalicelib.core import aws",
             "from chalicelib.core.settings import get_settings",
             "get_settings()",
             _MARK.format(name="leadflow"),

@@ -49,9 +49,10 @@ def serve(host: str, port: int) -> None:
     from waitress import create_server
 
     cache_backend_lookup()
-    from devstack import emulator_dynamodb
+    from devstack import emulator_dynamodb, emulator_sqs
 
     emulator_dynamodb.install()
+    emulator_sqs.install()
     install_hooks()
     server = create_server(
         DomainDispatcherApplication(create_backend_app), host=host, port=port, threads=SERVER_THREADS, ident="moto"

@@ -18,6 +18,10 @@ Installed inside the emulator process (devstack.emulator.install_hooks):
   receiving server accepts, so local deliveries end "delivered" too).
   Events go out a moment after the send returns (LEADFLOW_SES_FEEDBACK_DELAY,
   default 0.25 s), as on SES, where they arrive after the API call.
+- Either format SES publishes: configuration-set events (`eventType`, the
+  default) or identity feedback notifications (`notificationType`, no tags,
+  only Delivery/Bounce/Complaint), chosen by the stage's SES_FEEDBACK_FORMAT
+  (`event` or `identity`) or LEADFLOW_SES_FEEDBACK_FORMAT.
 - The emulator's SESv2 lacks the event-destination API; it is added here, so
   provisioning can create the destination like on AWS. If a set has none,
   the topic comes from SES_FEEDBACK_TOPIC in the environment or from the
@@ -231,6 +235,7 @@ def _complaint(mail: SentMail, recipients: list[str]) -> dict[str, Any]:
             "userAgent": "Amazon SES Mailbox Simulator",
             "complaintFeedbackType": "abuse",
             "arrivalDate": now,
+            "complaintSubType": None,  # event publishing only; dropped for identity notifications
         },
         "mail": mail_object(mail, "Complaint"),
     }
@@ -283,16 +288,73 @@ def _enabled_sns(destination: dict[str, Any]) -> tuple[str, frozenset[str]] | No
     return str(topic), frozenset(str(t).upper() for t in destination.get("MatchingEventTypes", []))
 
 
-def _stage_topic(configuration_set: str) -> str | None:
+def _stage_env(configuration_set: str) -> dict[str, Any]:
+    """The environment of the stage in .chalice/config.json whose SES_CONFIGURATION_SET is this set."""
     try:
         config = json.loads((PROJECT_ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
+        return {}
     for stage in config.get("stages", {}).values():
         env = stage.get("environment_variables", {})
-        if env.get("SES_CONFIGURATION_SET") == configuration_set and env.get("SES_FEEDBACK_TOPIC"):
-            return str(env["SES_FEEDBACK_TOPIC"])
-    return None
+        if env.get("SES_CONFIGURATION_SET") == configuration_set:
+            return dict(env)
+    return {}
+
+
+def _stage_topic(configuration_set: str) -> str | None:
+    topic = _stage_env(configuration_set).get("SES_FEEDBACK_TOPIC")
+    return str(topic) if topic else None
+
+
+# -- the two formats SES publishes feedback in -------------------------------------
+
+EVENT_FORMAT = "event"  # configuration-set event publishing: eventType, mail.tags
+IDENTITY_FORMAT = "identity"  # identity feedback notifications: notificationType, no tags
+FORMAT_ENV = "LEADFLOW_SES_FEEDBACK_FORMAT"
+# Identity notifications exist for these outcomes only.
+IDENTITY_TYPES = frozenset({"Bounce", "Complaint", "Delivery"})
+
+
+def feedback_format(mail: SentMail) -> str:
+    """LEADFLOW_SES_FEEDBACK_FORMAT, else the stage's SES_FEEDBACK_FORMAT, else event publishing."""
+    chosen = os.environ.get(FORMAT_ENV) or _stage_env(mail.configuration_set or "").get("SES_FEEDBACK_FORMAT")
+    chosen = str(chosen or EVENT_FORMAT).strip().lower()
+    if chosen not in (EVENT_FORMAT, IDENTITY_FORMAT):
+        log.warning("unknown SES feedback format %r; publishing %s events", chosen, EVENT_FORMAT)
+        return EVENT_FORMAT
+    return chosen
+
+
+def as_identity_notification(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The identity notification SES sends for the same outcome (None: it sends none).
+
+    As documented: `notificationType` instead of `eventType`; the mail object
+    has no tags but the sending IP and caller identity; deliveries and
+    bounces name the remote MTA's IP; complaints have no complaintSubType.
+    """
+    kind = str(event["eventType"])
+    if kind not in IDENTITY_TYPES:
+        return None
+    mail = {key: value for key, value in event["mail"].items() if key != "tags"}
+    mail.update(sourceIp=LOCAL_IP, callerIdentity="local")
+    body_key = kind[0].lower() + kind[1:]
+    body = dict(event[body_key])
+    body.pop("complaintSubType", None)
+    if kind == "Bounce" and "reportingMTA" in body:
+        body["remoteMtaIp"] = LOCAL_IP
+    return {"notificationType": kind, body_key: body, "mail": mail}
+
+
+def published_events(mail: SentMail) -> list[dict[str, Any]]:
+    """feedback_events in the format the mail's stage publishes."""
+    events = feedback_events(mail)
+    if feedback_format(mail) == EVENT_FORMAT:
+        return events
+    return [n for n in (as_identity_notification(e) for e in events) if n is not None]
+
+
+def _type_of(event: dict[str, Any]) -> str:
+    return str(event.get("eventType") or event.get("notificationType"))
 
 
 def _topic_arn(topic: str, mail: SentMail) -> str:
@@ -343,8 +405,8 @@ class FeedbackPublisher:
         due = time.monotonic() + delay
         with self._ready:
             for topic, types in event_targets(mail):
-                for event in feedback_events(mail):
-                    if event["eventType"].upper() in types:
+                for event in published_events(mail):
+                    if _type_of(event).upper() in types:
                         heapq.heappush(self._queue, (due, next(self._counter), mail, topic, event))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="ses-feedback", daemon=True)
@@ -368,9 +430,9 @@ class FeedbackPublisher:
             mail, topic, event = self._next()
             try:
                 _publish(mail, topic, event)
-                log.info("ses event %s for message %s published", event["eventType"], mail.message_id)
+                log.info("ses event %s for message %s published", _type_of(event), mail.message_id)
             except Exception as exc:  # noqa: BLE001 - a missing topic must not stop later events
-                log.warning("ses event %s for message %s not published: %s", event["eventType"], mail.message_id, exc)
+                log.warning("ses event %s for message %s not published: %s", _type_of(event), mail.message_id, exc)
 
 
 _publisher = FeedbackPublisher()

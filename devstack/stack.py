@@ -33,6 +33,9 @@ class StackConfig:
     with_runtime: bool = True
     # Where the children's output goes (None: this terminal). The soak scans it.
     log_path: Path | None = None
+    # The SES feedback format the local SES publishes ("event" or "identity"); None: the
+    # stage's SES_FEEDBACK_FORMAT.
+    ses_feedback_format: str | None = None
 
     @classmethod
     def from_environment(cls) -> StackConfig:
@@ -96,6 +99,8 @@ class LocalStack:
             }
         )
         env.pop("AWS_PROFILE", None)
+        if self.config.ses_feedback_format:
+            env["LEADFLOW_SES_FEEDBACK_FORMAT"] = self.config.ses_feedback_format
         return env
 
     def spawn(self, args: list[str]) -> subprocess.Popen[bytes]:

@@ -63,6 +63,7 @@ def describe_app(project_dir: Path, stage: str) -> list[LambdaFunction]:
         **os.environ,
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         **project.stage_environment(project_dir, stage),
+        **project.DEPLOY_TOOL_ENV,
     }
     result = subprocess.run(
         [sys.executable, "-c", _DESCRIBE, str(project_dir)],

@@ -21,19 +21,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore import exceptions as aws_errors
 
 from infra import gateway_responses, project
 from infra.app_model import LambdaFunction, describe_app, function_kinds
 from infra.bindings import environment_from_outputs
 from infra.mappings import Arns, Change, apply_all
-from infra.package import chalice_command
+from infra.package import ACCESS_LOG_FORMAT, chalice_command
 from infra.policies import PolicyContext, configure_stage, write_policy_files
 from infra.project import stack_name
 from infra.resources import template as resources_template
@@ -45,6 +48,8 @@ class DeployReport:
     config_changes: dict[str, str] = field(default_factory=dict)
     mapping_changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    stage_settings: bool = False  # the API stage's tracing or access log was (re)applied
+    log_groups: list[str] = field(default_factory=list)  # log groups given the stage's retention
 
 
 class Aws:
@@ -114,7 +119,7 @@ def record_outputs(project_dir: Path, stage: str, outputs: dict[str, str]) -> di
 
 
 def run_chalice_deploy(project_dir: Path, stage: str, aws: Aws, profile: str | None) -> None:
-    env = {**os.environ, "AWS_DEFAULT_REGION": aws.region}
+    env = {**os.environ, **project.DEPLOY_TOOL_ENV, "AWS_DEFAULT_REGION": aws.region}
     if aws.endpoint:
         env["AWS_ENDPOINT_URL"] = aws.endpoint
         command = [sys.executable, "-m", "infra.emulator_chalice", "deploy", "--stage", stage]
@@ -142,9 +147,55 @@ def deploy(project_dir: Path, stage: str, aws: Aws, profile: str | None = None) 
     run_chalice_deploy(project_dir, stage, aws, profile)
     rest_api_id = gateway_responses.deployed_rest_api_id(project_dir, stage)
     if rest_api_id:
-        gateway_responses.apply(aws.client("apigateway"), rest_api_id)
+        apigateway = aws.client("apigateway")
+        gateway_responses.apply(apigateway, rest_api_id)
+        access_log = stack_outputs(cloudformation, stage)["ApiAccessLogGroupArn"]
+        report.stage_settings = apply_stage_settings(apigateway, rest_api_id, access_log)
+    retention = project.stage_config(project_dir, stage).get("log_retention_in_days")
+    if retention:
+        report.log_groups = apply_log_retention(aws.client("logs"), stage, functions, int(retention))
     report.mapping_changes, report.warnings = apply_mapping_settings(project_dir, stage, aws, functions, account)
     return report
+
+
+def apply_log_retention(logs: Any, stage: str, functions: list[LambdaFunction], days: int) -> list[str]:
+    """Each function's own log group with the stage's retention; the groups changed.
+
+    `chalice deploy` names the API handler's group after its Chalice name
+    (`leadflow-<stage>-api_handler`), not the function's (`leadflow-<stage>`),
+    so without this the group Lambda really writes to would keep logs forever.
+    """
+    changed = []
+    for function in functions:
+        name = "/aws/lambda/" + function.physical_name(stage)
+        groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        group = next((g for g in groups if g["logGroupName"] == name), None)
+        if group is None:
+            logs.create_log_group(logGroupName=name)
+        if group is None or group.get("retentionInDays") != days:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=days)
+            changed.append(name)
+    return changed
+
+
+def apply_stage_settings(apigateway: Any, rest_api_id: str, log_group_arn: str) -> bool:
+    """X-Ray tracing and the access log (to the resources stack's log group) on the API
+    stage; True when something changed. Chalice's deploy sets tracing from `xray`, but
+    a later create_deployment (the gateway responses') may not keep it everywhere."""
+    wanted = {"destinationArn": log_group_arn.removesuffix(":*"), "format": ACCESS_LOG_FORMAT}
+    stage = apigateway.get_stage(restApiId=rest_api_id, stageName=gateway_responses.API_STAGE)
+    operations = []
+    if stage.get("tracingEnabled") is not True:
+        operations.append({"op": "replace", "path": "/tracingEnabled", "value": "true"})
+    if stage.get("accessLogSettings") != wanted:
+        operations += [
+            {"op": "replace", "path": f"/accessLogSettings/{key}", "value": value} for key, value in wanted.items()
+        ]
+    if operations:
+        apigateway.update_stage(
+            restApiId=rest_api_id, stageName=gateway_responses.API_STAGE, patchOperations=operations
+        )
+    return bool(operations)
 
 
 def apply_mapping_settings(
@@ -152,6 +203,89 @@ def apply_mapping_settings(
 ) -> tuple[list[Change], list[str]]:
     ctx = PolicyContext.for_project(project_dir, stage)
     return apply_all(aws.client("lambda"), ctx, Arns(ctx, account, aws.region), functions)
+
+
+# Domains reserved for examples (RFC 2606, RFC 6761): a sender there is a placeholder.
+PLACEHOLDER_DOMAINS = ("example.com", "example.net", "example.org", "example")
+
+
+def _is_placeholder(domain: str) -> bool:
+    return any(domain == d or domain.endswith("." + d) for d in PLACEHOLDER_DOMAINS)
+
+
+def stage_problems(project_dir: Path, stage: str) -> list[str]:
+    """What in the stage's settings would deploy a broken stack (checked before any AWS call)."""
+    env = project.stage_environment(project_dir, stage)
+    problems = []
+    token_hash = env.get("ADMIN_TOKEN_SHA256", "").strip()
+    if not token_hash:
+        problems.append('ADMIN_TOKEN_SHA256 is empty, so every admin request would be refused: set it to the '
+                        'output of `printf %s "$TOKEN" | sha256sum`')
+    elif not re.fullmatch(r"[0-9a-f]{64}", token_hash):
+        problems.append("ADMIN_TOKEN_SHA256 is not a SHA-256 hex digest (64 characters 0-9a-f)")
+    for key in ("TEAM_SENDER", "CUSTOMER_SENDER"):
+        address = parseaddr(env.get(key, ""))[1].lower()
+        if "@" not in address:
+            problems.append(f"{key} has no address: set it to `Name <address>` on your SES-verified domain")
+        elif _is_placeholder(address.rsplit("@", 1)[1]):
+            problems.append(f"{key} is {address}, a placeholder: set a sender on your SES-verified domain")
+    return problems
+
+
+def unverified_senders(ses: Any, addresses: list[str]) -> list[str]:
+    """The addresses SES will not send from: neither they nor their domain is verified."""
+    identities = sorted({*addresses, *(a.rsplit("@", 1)[1] for a in addresses)})
+    if not identities:
+        return []
+    found = ses.get_identity_verification_attributes(Identities=identities)["VerificationAttributes"]
+
+    def verified(identity: str) -> bool:
+        return bool(found.get(identity, {}).get("VerificationStatus") == "Success")
+
+    return [a for a in addresses if not (verified(a) or verified(a.rsplit("@", 1)[1]))]
+
+
+class DeployStopped(Exception):
+    """A reason not to deploy, said in one line."""
+
+
+def preflight(project_dir: Path, stage: str, aws: Aws) -> None:
+    """The stage's settings, then the credentials, then the senders' SES verification;
+    nothing is created or changed before all three pass."""
+    problems = stage_problems(project_dir, stage)
+    if problems:
+        raise DeployStopped("\n".join(f"stage {stage}: {p}" for p in problems))
+    aws.account()  # the credentials (one read-only call)
+    senders = PolicyContext.for_project(project_dir, stage).sender_addresses()
+    missing = unverified_senders(aws.client("ses"), senders)
+    if missing:
+        raise DeployStopped(
+            f"stage {stage}: not verified in SES in {aws.region}: {', '.join(missing)} "
+            "(verify the address or its domain first, infra/DEPLOY.md)"
+        )
+
+
+CREDENTIAL_ERRORS = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException",
+     "SignatureDoesNotMatch", "AccessDenied", "AccessDeniedException"}
+)
+
+
+def one_line(error: Exception) -> str | None:
+    """The one-line answer to an ordinary AWS mistake (None: not one)."""
+    if isinstance(error, aws_errors.NoCredentialsError):
+        return ("no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                "or sign in with `aws sso login`), and AWS_REGION (infra/DEPLOY.md)")
+    if isinstance(error, aws_errors.ProfileNotFound):
+        return f"{error}: check AWS_PROFILE or --profile"
+    if isinstance(error, (aws_errors.EndpointConnectionError, aws_errors.ConnectTimeoutError)):
+        return f"cannot reach AWS ({error}); check the network and AWS_REGION"
+    if isinstance(error, aws_errors.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in CREDENTIAL_ERRORS:
+            message = error.response.get("Error", {}).get("Message", "")
+            return f"AWS refused the credentials ({code}: {message}); refresh them or pick another profile"
+    return None
 
 
 def main() -> None:
@@ -165,8 +299,20 @@ def main() -> None:
     if args.stage in project.LOCAL_ONLY_STAGES:
         parser.error(f"stage {args.stage} is local-only")
     if not args.region:
-        parser.error("set --region or AWS_REGION")
-    report = deploy(args.project_dir.resolve(), args.stage, Aws(args.region, args.emulator, args.profile), args.profile)
+        parser.error("set AWS_REGION (or --region)")
+    project_dir = args.project_dir.resolve()
+    try:
+        aws = Aws(args.region, args.emulator, args.profile)
+        if not args.emulator:  # the rehearsal's stage is made of placeholders on purpose
+            preflight(project_dir, args.stage, aws)
+        report = deploy(project_dir, args.stage, aws, args.profile)
+    except DeployStopped as stopped:
+        sys.exit(f"make deploy: {stopped}")
+    except (aws_errors.BotoCoreError, aws_errors.ClientError) as error:
+        answer = one_line(error)
+        if answer is None:
+            raise
+        sys.exit(f"make deploy: {answer}")
     print(f"resources stack: {report.stack}")
     for key, value in report.config_changes.items():
         print(f"config: {key} = {value}")

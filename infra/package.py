@@ -24,11 +24,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from infra import gateway_responses, project
+from infra import gateway_responses, project, scan_skips
 from infra.app_model import LambdaFunction, describe_app, function_kinds
 from infra.bindings import ENV_BINDINGS
 from infra.event_sources import sam_event_invoke_config, sam_event_properties
 from infra.policies import PolicyContext, cfn_policy
+from infra.resources import log_group
 from infra.resources import template as resources_template
 
 EVENT_SUFFIX = {"dynamodb": "-dynamodb-event-source", "sqs": "-sqs-event-source", "sns": "-sns-subscription"}
@@ -53,6 +54,51 @@ def event_logical_id(function: LambdaFunction) -> str:
     return cfn_name(function.name + EVENT_SUFFIX[function.kind])
 
 
+def log_group_logical_id(function: LambdaFunction) -> str:
+    """The log group Chalice adds for a function when the stage sets log_retention_in_days."""
+    return cfn_name(f"{function.name}-log-group")
+
+
+# One line of JSON per request. resourcePath is the route template
+# (/leads/{lead_id}), so no lead id, cursor or query string is logged.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "status": "$context.status",
+        "responseLength": "$context.responseLength",
+        "integrationLatency": "$context.integrationLatency",
+        "error": "$context.error.message",
+    },
+    separators=(",", ":"),
+)
+
+
+def rest_api_override() -> dict[str, Any]:
+    """X-Ray tracing and the access log on the API stage; why it has no cache."""
+    return {
+        "Metadata": scan_skips.checkov_metadata(scan_skips.API_CACHE),
+        "Properties": {
+            "TracingEnabled": True,
+            "AccessLogSetting": {
+                "DestinationArn": {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]},
+                "Format": ACCESS_LOG_FORMAT,
+            },
+        },
+    }
+
+
+def _log_group_override(stage: str, function: LambdaFunction) -> dict[str, Any]:
+    """Chalice's log group, named after the function's physical name (Chalice's own
+    Fn::Sub names a resource that does not exist for the API handler) and encrypted."""
+    group = log_group("/aws/lambda/" + function.physical_name(stage))
+    group["Properties"].pop("RetentionInDays")  # the stage's log_retention_in_days, as Chalice set it
+    return {"Metadata": group["Metadata"], "Properties": group["Properties"]}
+
+
 def _queue_arn(logical: str) -> dict[str, Any]:
     return {"Fn::GetAtt": [logical, "Arn"]}
 
@@ -75,6 +121,7 @@ def _event_override(ctx: PolicyContext, function: LambdaFunction) -> dict[str, A
 
 
 def _function_override(ctx: PolicyContext, function: LambdaFunction) -> dict[str, Any]:
+    metadata = scan_skips.checkov_metadata(*scan_skips.FUNCTION_SKIPS[function.kind])
     props: dict[str, Any] = {
         "FunctionName": function.physical_name(ctx.stage),
         "Environment": {"Variables": {env: b.cfn_value() for env, b in ENV_BINDINGS.items()}},
@@ -86,7 +133,7 @@ def _function_override(ctx: PolicyContext, function: LambdaFunction) -> dict[str
         invoke_config = sam_event_invoke_config(ctx.source_settings(function), _queue_arn)
         if invoke_config:
             props["EventInvokeConfig"] = invoke_config
-    return {"Properties": props}
+    return {"Metadata": metadata, "Properties": props}
 
 
 def merge_template(project_dir: Path, stage: str, functions: list[LambdaFunction]) -> dict[str, Any]:
@@ -100,6 +147,10 @@ def merge_template(project_dir: Path, stage: str, functions: list[LambdaFunction
             "Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": cfn_policy(ctx, function)}]}
         }
     resources.update(gateway_responses.cfn_resources())
+    resources["RestAPI"] = rest_api_override()
+    if project.stage_config(project_dir, stage).get("log_retention_in_days"):
+        for function in functions:
+            resources[log_group_logical_id(function)] = _log_group_override(stage, function)
     stage_parameter = {**base["Parameters"]["Stage"], "Default": stage, "AllowedValues": [stage]}
     return {
         "Description": f"leadflow {stage}: API, event handlers and every resource they use",
@@ -115,7 +166,11 @@ def chalice_command() -> list[str]:
 
 
 def run_chalice_package(project_dir: Path, stage: str, merge_file: Path, out: Path) -> None:
-    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+    env = {
+        **os.environ,
+        **project.DEPLOY_TOOL_ENV,
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+    }
     command = [*chalice_command(), "package", "--stage", stage, "--merge-template", str(merge_file), str(out)]
     result = subprocess.run(command, cwd=project_dir, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:

@@ -39,6 +39,7 @@ PARTITION, REGION, ACCOUNT = "${AWS::Partition}", "${AWS::Region}", "${AWS::Acco
 WILDCARD_RESOURCE_ACTIONS = frozenset({"dynamodb:ListStreams", "xray:PutTraceSegments", "xray:PutTelemetryRecords"})
 
 LOG_ACTIONS = ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 STREAM_READ_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 SQS_SOURCE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 SES_SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")  # SES v2 SendEmail with raw content checks both
@@ -110,6 +111,7 @@ class PolicyContext:
     env: dict[str, str]
     event_sources: dict[str, dict[str, Any]]
     template: dict[str, Any] = field(default_factory=resources_template)
+    tracing: bool = False  # the stage's `xray`: Lambda sends traces with the function's role
 
     @classmethod
     def for_project(cls, project_dir: Path, stage: str) -> PolicyContext:
@@ -117,6 +119,7 @@ class PolicyContext:
             stage=stage,
             env=project.stage_environment(project_dir, stage),
             event_sources=project.load_event_sources(project_dir),
+            tracing=bool(project.stage_config(project_dir, stage).get("xray")),
         )
 
     # --- physical names and ARNs (with ${AWS::...} placeholders) -----------
@@ -228,6 +231,8 @@ def platform_grants(ctx: PolicyContext, function: LambdaFunction) -> list[Grant]
         ctx.stage, function.name
     )
     grants = [Grant("OwnLogs", LOG_ACTIONS, (f"={log_group}:*",))]
+    if ctx.tracing:
+        grants.append(Grant("Tracing", TRACE_ACTIONS, ("=*",)))
     source = ctx.source_resource(function)
     if function.kind == "dynamodb" and source:
         grants.append(Grant("ReadStream", STREAM_READ_ACTIONS, (f"{source}/stream/*",)))

@@ -8,6 +8,10 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+# Set for the Chalice commands infra/ runs: app.py stops plain `chalice package`
+# and `chalice deploy` (which cannot set leadflow up) and lets these through.
+DEPLOY_TOOL_ENV = {"LEADFLOW_DEPLOY_TOOL": "1"}
+
 # Stages that run only on this machine and are never deployed to AWS.
 LOCAL_ONLY_STAGES = frozenset({"local"})
 
@@ -34,6 +38,14 @@ def stage_environment(project_dir: Path, stage: str) -> dict[str, str]:
     merged = dict(config.get("environment_variables", {}))
     merged.update(config["stages"][stage].get("environment_variables", {}))
     return {key: str(value) for key, value in merged.items()}
+
+
+def stage_config(project_dir: Path, stage: str) -> dict[str, Any]:
+    """The stage's settings over the top-level ones (as Chalice chains them), without lambda_functions."""
+    config = load_config(project_dir)
+    merged = {k: v for k, v in config.items() if k not in ("stages", "lambda_functions")}
+    merged.update({k: v for k, v in config["stages"][stage].items() if k != "lambda_functions"})
+    return merged
 
 
 def deployable_stages(project_dir: Path) -> list[str]:

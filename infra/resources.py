@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from infra import scan_skips
+
 RETENTION_14_DAYS = 14 * 24 * 3600
 
 # The Lambda functions Chalice deploys for app.py, by Chalice's function name,
@@ -33,6 +35,10 @@ SES_COMPLAINT_RATE_REVIEW = 0.001
 ITERATOR_AGE_ALARM_MS = 60_000
 # Mail waiting longer than this in the Notifications queue is late.
 QUEUE_AGE_ALARM_SECONDS = 600
+# Every log group of the stack (functions' and the API's access log): personal
+# data in them is masked, and 90 days covers an incident's investigation.
+LOG_RETENTION_DAYS = 90
+STACK_KEY = {"Fn::GetAtt": ["StackKey", "Arn"]}
 DEAD_LETTER_QUEUES = ("NotificationsDLQ", "LeadStreamDLQ", "LeadAuditDLQ", "SesFeedbackDLQ")
 
 
@@ -94,6 +100,7 @@ def _table(
         "Type": "AWS::DynamoDB::Table",
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
+        "Metadata": scan_skips.checkov_metadata(scan_skips.TABLE_CMK),
         "Properties": props,
     }
 
@@ -107,7 +114,8 @@ def _queue(suffix: str, dlq: str | None = None, visibility: int = 60) -> dict[st
     }
     if dlq:
         props["RedrivePolicy"] = {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": 3}
-    return {"Type": "AWS::SQS::Queue", "Properties": props}
+    metadata = scan_skips.checkov_metadata(scan_skips.QUEUE_SSE)
+    return {"Type": "AWS::SQS::Queue", "Metadata": metadata, "Properties": props}
 
 
 def _topic(suffix: str, key: Any = "alias/aws/sns") -> dict[str, Any]:
@@ -117,12 +125,13 @@ def _topic(suffix: str, key: Any = "alias/aws/sns") -> dict[str, Any]:
     }
 
 
-def _service_key() -> dict[str, Any]:
-    """A customer managed key for topics that AWS services publish to.
+def _stack_key() -> dict[str, Any]:
+    """The stack's one customer managed key: the topics AWS services publish to, and the log groups.
 
     SES event publishing and CloudWatch alarm actions cannot use the AWS
     managed aws/sns key (its policy cannot grant them), so the topics they
-    publish to are encrypted with this key, whose policy does.
+    publish to are encrypted with this key, whose policy does; CloudWatch Logs
+    encrypts the stack's log groups with it (only this account's log groups).
     """
     account_root = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
     return {
@@ -130,7 +139,7 @@ def _service_key() -> dict[str, Any]:
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
         "Properties": {
-            "Description": {"Fn::Sub": "leadflow-${Stage}: SES feedback and alarm topics"},
+            "Description": {"Fn::Sub": "leadflow-${Stage}: SES feedback and alarm topics, log groups"},
             "EnableKeyRotation": True,
             "KeyPolicy": {
                 "Version": "2012-10-17",
@@ -150,9 +159,40 @@ def _service_key() -> dict[str, Any]:
                         "Resource": "*",
                         "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
                     },
+                    {
+                        "Sid": "LogsEncryptLogGroups",
+                        "Effect": "Allow",
+                        "Principal": {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}},
+                        "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                        "Resource": "*",
+                        # Only for this account's log groups (the context CloudWatch Logs encrypts with).
+                        "Condition": {
+                            "StringLike": {
+                                "kms:EncryptionContext:aws:logs:arn": {
+                                    "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+                                }
+                            }
+                        },
+                    },
+                    {
+                        "Sid": "LogsDescribeKey",
+                        "Effect": "Allow",
+                        "Principal": {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}},
+                        "Action": "kms:DescribeKey",
+                        "Resource": "*",
+                    },
                 ],
             },
         },
+    }
+
+
+def log_group(name: Any) -> dict[str, Any]:
+    """A log group with the stack's retention, encrypted with the stack key."""
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "Metadata": scan_skips.checkov_metadata(scan_skips.LOG_GROUP_ONE_YEAR),
+        "Properties": {"LogGroupName": name, "RetentionInDays": LOG_RETENTION_DAYS, "KmsKeyId": STACK_KEY},
     }
 
 
@@ -380,8 +420,7 @@ def _dashboard(functions: Mapping[str, str]) -> dict[str, Any]:
 def observability(functions: Mapping[str, str]) -> dict[str, Any]:
     """Alarms (to the AlarmsTopic) and the dashboard, for these Lambda functions."""
     return {
-        "ServiceTopicsKey": _service_key(),
-        "AlarmsTopic": _topic("alarms", key={"Fn::GetAtt": ["ServiceTopicsKey", "Arn"]}),
+        "AlarmsTopic": _topic("alarms", key=STACK_KEY),
         "AlarmsTopicPolicy": _service_topic_policy("AlarmsTopic", "cloudwatch.amazonaws.com"),
         **_function_alarms(functions),
         **_queue_alarms(),
@@ -399,6 +438,9 @@ def resources(functions: Mapping[str, str] | None = None) -> dict[str, Any]:
 
 def _data_resources() -> dict[str, Any]:
     return {
+        "StackKey": _stack_key(),
+        # The REST API's access log (API Gateway writes one line per request to it).
+        "ApiAccessLogGroup": log_group({"Fn::Sub": "/aws/apigateway/leadflow-${Stage}/access"}),
         "LeadsTable": _table(
             "leads",
             "id",
@@ -423,7 +465,7 @@ def _data_resources() -> dict[str, Any]:
         "RateLimitTable": _table("rate-limits", "bucket", ["bucket"], ttl_attribute="expires_at"),
         "LeadEventsTopic": _topic("lead-events"),
         "NotificationRequestsTopic": _topic("notification-requests"),
-        "SesFeedbackTopic": _topic("ses-feedback", key={"Fn::GetAtt": ["ServiceTopicsKey", "Arn"]}),
+        "SesFeedbackTopic": _topic("ses-feedback", key=STACK_KEY),
         "SesFeedbackTopicPolicy": _service_topic_policy("SesFeedbackTopic", "ses.amazonaws.com"),
         "NotificationsDLQ": _queue("notifications-dlq"),
         "NotificationsQueue": _queue("notifications", dlq="NotificationsDLQ"),
@@ -441,6 +483,7 @@ def _data_resources() -> dict[str, Any]:
             "Type": "AWS::S3::Bucket",
             "DeletionPolicy": "Retain",
             "UpdateReplacePolicy": "Retain",
+            "Metadata": scan_skips.checkov_metadata(scan_skips.BUCKET_ACCESS_LOGS),
             "Properties": {
                 "BucketName": {"Fn::Sub": "leadflow-${Stage}-audit-${AWS::AccountId}"},
                 "BucketEncryption": {
@@ -501,6 +544,7 @@ def outputs() -> dict[str, Any]:
         "AuditBucketName": out({"Ref": "AuditBucket"}),
         "SesConfigurationSetName": out({"Ref": "SesConfigurationSet"}),
         "AlarmsTopicArn": out({"Ref": "AlarmsTopic"}),
+        "ApiAccessLogGroupArn": out({"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}),
     }
 
 

@@ -139,9 +139,9 @@ def test_encryption_at_rest_everywhere_and_no_public_bucket(packaged: Packaged) 
     # Topics SES and CloudWatch publish to need a key whose policy lets them.
     for logical in ("SesFeedbackTopic", "AlarmsTopic"):
         assert packaged.resources[logical]["Properties"]["KmsMasterKeyId"] == {
-            "Fn::GetAtt": ["ServiceTopicsKey", "Arn"]
+            "Fn::GetAtt": ["StackKey", "Arn"]
         }
-    key_statements = packaged.resources["ServiceTopicsKey"]["Properties"]["KeyPolicy"]["Statement"]
+    key_statements = packaged.resources["StackKey"]["Properties"]["KeyPolicy"]["Statement"]
     services = {s for st in key_statements for s in st["Principal"].get("Service", [])}
     assert {"ses.amazonaws.com", "cloudwatch.amazonaws.com"} <= services
     bucket = packaged.resources["AuditBucket"]["Properties"]

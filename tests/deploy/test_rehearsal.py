@@ -9,6 +9,7 @@ stream makes the emulator stop serving its records to other readers."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -75,7 +76,12 @@ def deployed_state(endpoint: str) -> dict[str, Any]:
 def rehearsal(tmp_path_factory: pytest.TempPathFactory, dummy_aws: None, build_cache: Path) -> Iterator[Rehearsal]:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, "-m", "devstack.emulator", "--port", str(port)], cwd=PROJECT_ROOT)
+    # The request recorder (one test reads what `chalice deploy` sent) writes outside the project.
+    recording = tmp_path_factory.mktemp("recording") / "requests.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack.emulator", "--port", str(port)], cwd=PROJECT_ROOT,
+        env={**os.environ, "MOTO_RECORDER_FILEPATH": str(recording)},
+    )
     try:
         wait_for_http(endpoint + "/moto-api/", 30, process)
         project_dir = copy_project(tmp_path_factory.mktemp("rehearsal-project"), build_cache)
@@ -191,3 +197,85 @@ def test_a_changed_setting_is_applied_alone(rehearsal: Rehearsal) -> None:
         apply_mapping_settings(
             rehearsal.project_dir, STAGE, Aws("us-east-1", rehearsal.endpoint), rehearsal.functions, ACCOUNT
         )
+
+
+def test_api_stage_traces_and_logs_access_and_functions_keep_their_reservations(rehearsal: Rehearsal) -> None:
+    from infra.gateway_responses import API_STAGE, deployed_rest_api_id
+    from infra.package import ACCESS_LOG_FORMAT
+
+    rest_api_id = deployed_rest_api_id(rehearsal.project_dir, STAGE)
+    stage = rehearsal.client("apigateway").get_stage(restApiId=rest_api_id, stageName=API_STAGE)
+    assert stage["tracingEnabled"] is True
+    log_group = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/apigateway/leadflow-{STAGE}/access"
+    assert stage["accessLogSettings"] == {"destinationArn": log_group, "format": ACCESS_LOG_FORMAT}
+    assert rehearsal.first.stage_settings is True  # read after the second deploy: still set
+    lam = rehearsal.client("lambda")
+    config = project.load_config(rehearsal.project_dir)["stages"][STAGE]["lambda_functions"]
+    logs = rehearsal.client("logs")
+    assert rehearsal.first.log_groups and rehearsal.second.log_groups == []
+    for function in rehearsal.functions:
+        name = "/aws/lambda/" + function.physical_name(STAGE)
+        groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        [group] = [g for g in groups if g["logGroupName"] == name]
+        assert group["retentionInDays"] == 90, name
+    for function in rehearsal.functions:
+        name = function.physical_name(STAGE)
+        assert lam.get_function_configuration(FunctionName=name)["TracingConfig"]["Mode"] == "Active", name
+        reserved = config[function.name].get("reserved_concurrency")
+        if reserved is not None:
+            assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == reserved
+
+
+def _recorded(endpoint: str, path: str, method: str = "POST") -> bytes:
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/recorder/{path}", method=method, data=b"" if method == "POST" else None
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return bytes(response.read())
+
+
+def _body(entry: dict[str, Any]) -> str:
+    import base64
+
+    body = entry.get("body") or ""
+    return base64.b64decode(body).decode() if entry.get("body_encoded") else str(body)
+
+
+def test_a_plain_chalice_deploy_after_make_deploy_keeps_the_settings_chalice_cannot_express(rehearsal: Rehearsal):
+    """What `chalice deploy` itself sends to Lambda, from the emulator's request recorder: on an
+    existing mapping only BatchSize and MaximumBatchingWindowInSeconds, and nothing about the SNS
+    handler's async config; so filter, partial batch responses, bisect, retries and on-failure stay."""
+    env = {k: v for k, v in os.environ.items() if k != "LEADFLOW_DEPLOY_TOOL"}
+    env.update(AWS_ENDPOINT_URL=rehearsal.endpoint, PYTHONPATH=str(PROJECT_ROOT))
+    _recorded(rehearsal.endpoint, "reset-recording")
+    _recorded(rehearsal.endpoint, "start-recording")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "infra.emulator_chalice", "deploy", "--stage", STAGE],
+            cwd=rehearsal.project_dir, env=env, capture_output=True, text=True, check=False, timeout=300,
+        )
+    finally:
+        _recorded(rehearsal.endpoint, "stop-recording")
+    assert result.returncode == 0, result.stderr
+    assert "make deploy STAGE=local-rehearsal" in result.stderr  # the one-line notice
+
+    entries = [json.loads(line) for line in _recorded(rehearsal.endpoint, "download-recording", "GET").splitlines()
+               if line.strip()]
+    lambda_calls = [(e["method"], e["url"].split("?")[0], _body(e)) for e in entries
+                    if "/event-source-mappings" in e["url"] or "/event-invoke-config" in e["url"]]
+    writes = [(method, url) for method, url, _ in lambda_calls if method != "GET"]
+    assert writes and all(method == "PUT" and "/event-source-mappings/" in url for method, url in writes), writes
+    for method, _, body in lambda_calls:
+        if method == "PUT":
+            sent = json.loads(body or "{}")
+            assert set(sent) <= {"BatchSize", "MaximumBatchingWindowInSeconds"}, sent
+
+    # The mappings and the async config still say what event-sources.json says.
+    changes, warnings = apply_mapping_settings(
+        rehearsal.project_dir, STAGE, Aws("us-east-1", rehearsal.endpoint), rehearsal.functions, ACCOUNT
+    )
+    assert changes == [] and warnings == []
+    stream = _mapping(rehearsal, "on_lead_stream")
+    assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"] and stream["BisectBatchOnFunctionError"]

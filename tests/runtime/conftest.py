@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,11 @@ import boto3
 import pytest
 
 from tests.conftest import PROJECT_ROOT, free_port
+from tests.support.event_models import validate_lambda_event
 
 FIXTURE_APP = Path(__file__).resolve().parent / "fixture_app"
+# The kind of event each fixture handler is given (for the Powertools model check).
+HANDLER_KINDS = {"on_stream": "dynamodb", "on_queue": "sqs", "on_topic": "sns"}
 BASE_SETTINGS = json.loads((FIXTURE_APP / ".chalice" / "event-sources.json").read_text())
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -51,14 +55,14 @@ class EmulatorServer:
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-@pytest.fixture(scope="session")
-def runtime_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
+@contextmanager
+def emulator_process(outbox: Path, **env_overrides: str) -> Iterator[EmulatorServer]:
+    """An emulator server of its own on a free port, its outbox in `outbox`."""
     from devstack.stack import wait_for_http
 
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    outbox = tmp_path_factory.mktemp("outbox")
-    env = {**os.environ, "LEADFLOW_OUTBOX": str(outbox)}
+    env = {**os.environ, "LEADFLOW_OUTBOX": str(outbox), **env_overrides}
     env.pop("SES_FEEDBACK_TOPIC", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "devstack.emulator", "--port", str(port)], cwd=PROJECT_ROOT, env=env
@@ -69,6 +73,12 @@ def runtime_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emula
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def runtime_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
+    with emulator_process(tmp_path_factory.mktemp("outbox")) as server:
+        yield server
 
 
 @dataclass
@@ -207,9 +217,13 @@ class RuntimeProcess:
             self.process.wait(timeout=15)
 
     def records(self, handler: str | None = None) -> list[dict[str, Any]]:
+        """Every invocation so far; each event checked against Powertools' parser model for its
+        kind, so no test here can pass on an event Lambda would never send."""
         if not self.record_file.exists():
             return []
         lines = [json.loads(line) for line in self.record_file.read_text().splitlines() if line.strip()]
+        for line in lines:
+            validate_lambda_event(HANDLER_KINDS[line["handler"]], line["event"])
         return [r for r in lines if handler is None or r["handler"] == handler]
 
     def log_text(self) -> str:

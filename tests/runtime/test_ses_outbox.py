@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import pytest
 
 from tests.conftest import stage_env
-from tests.runtime.conftest import wait_until
+from tests.runtime.conftest import emulator_process, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -146,3 +146,63 @@ def test_complaint_and_success_via_the_stage_feedback_topic(runtime_emulator, se
     [delivery] = events_for(runtime_emulator, queue, delivered, count=1)
     assert delivery["eventType"] == "Delivery"
     assert delivery["delivery"]["recipients"] == ["success@simulator.amazonses.com"]
+
+
+# --- the feedback's shape, in both formats ------------------------------------------
+
+SIMULATED = ("success", "bounce", "complaint", "suppressionlist")
+EXPECTED_TYPES = {
+    "event": {"Send", "Delivery", "Bounce", "Complaint"},
+    "identity": {"Delivery", "Bounce", "Complaint"},  # identity notifications have no Send
+}
+
+
+@pytest.fixture(scope="module")
+def identity_emulator(tmp_path_factory):
+    """An emulator whose SES publishes identity notifications (a stage's SES_FEEDBACK_FORMAT=identity)."""
+    outbox = tmp_path_factory.mktemp("identity-outbox")
+    with emulator_process(outbox, LEADFLOW_SES_FEEDBACK_FORMAT="identity") as server:
+        yield server
+
+
+def published(server, count_per_address: dict[str, int]) -> list[dict]:
+    """Send to each simulator address through a configuration set whose destination takes every
+    type; return everything SES published for those messages."""
+    server.client("ses").verify_domain_identity(Domain="leadflow.example")
+    ses, sns, sqs = server.client("sesv2"), server.client("sns"), server.client("sqs")
+    name = f"shape-{uuid.uuid4().hex[:8]}"
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    ses.create_configuration_set(ConfigurationSetName=name)
+    ses.create_configuration_set_event_destination(
+        ConfigurationSetName=name, EventDestinationName="all",
+        EventDestination={"Enabled": True, "MatchingEventTypes": ["SEND", "REJECT", "DELIVERY", "BOUNCE", "COMPLAINT"],
+                          "SnsDestination": {"TopicArn": topic}},
+    )
+    events = []
+    for local, count in count_per_address.items():
+        message_id = send(ses, f"{local}@simulator.amazonses.com", name, {"lead_id": "L1", "kind": "customer"})
+        events += events_for(server, queue, message_id, count)
+    return events
+
+
+@pytest.mark.parametrize("fmt", ["event", "identity"])
+def test_every_feedback_record_has_the_documented_shape_in_both_formats(fmt, request):
+    from tests.support.event_models import validate_ses_feedback
+
+    server = request.getfixturevalue("runtime_emulator" if fmt == "event" else "identity_emulator")
+    send_event = 1 if fmt == "event" else 0
+    counts = {"success": 1 + send_event, "bounce": 1 + send_event, "complaint": 2 + send_event,
+              "suppressionlist": 1 + send_event}
+    events = published(server, {local: counts[local] for local in SIMULATED})
+
+    checked = [validate_ses_feedback(event) for event in events]  # raises on any undocumented shape
+    assert {f for f, _ in checked} == {fmt}
+    assert {t for _, t in checked} == EXPECTED_TYPES[fmt]
+    for event in events:
+        if fmt == "event":
+            assert event["mail"]["tags"]["lead_id"] == ["L1"]
+        else:
+            assert "tags" not in event["mail"]
