@@ -35,9 +35,9 @@ from bench._rows import emit_row
 from devstack.provision import local_client
 from devstack.stack import wait_for_http
 from infra.project import PROJECT_ROOT
-from tests.conftest import free_port
+from tests.support.aws import free_port
 
-FIXTURE_APP = PROJECT_ROOT / "tests" / "runtime" / "fixture_app"
+FIXTURE_APP = PROJECT_ROOT / "tests" / "support" / "fixture_app"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
 

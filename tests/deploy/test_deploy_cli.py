@@ -15,8 +15,8 @@ import pytest
 
 from infra import project
 from infra.deploy import stage_problems, unverified_senders
-from tests.conftest import free_port
-from tests.deploy.conftest import copy_project
+from tests.support.aws import free_port
+from tests.support.deploy import copy_project
 
 READY_SETTINGS = {
     "ADMIN_TOKEN_SHA256": hashlib.sha256(b"a token").hexdigest(),

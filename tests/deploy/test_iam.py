@@ -26,7 +26,7 @@ from infra.policies import (
     file_policy,
     statements,
 )
-from tests.deploy import iam_walker
+from tests.support import iam_walker
 
 ROOT = project.PROJECT_ROOT
 STAGES = project.deployable_stages(ROOT)

@@ -18,7 +18,7 @@ from infra.bindings import ENV_BINDINGS
 from infra.package import event_logical_id, function_logical_id, role_logical_id
 from infra.policies import PolicyContext, cfn_policy
 from infra.resources import SES_BOUNCE_RATE_REVIEW, SES_COMPLAINT_RATE_REVIEW, lambda_function_name
-from tests.deploy.conftest import PACKAGED_STAGE, Packaged
+from tests.support.deploy import PACKAGED_STAGE, Packaged
 
 FOURTEEN_DAYS = 14 * 24 * 3600
 CFN_LINT = "import sys; from cfnlint.runner.cli import main; sys.exit(main())"

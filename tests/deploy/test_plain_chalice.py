@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from infra.package import chalice_command
-from tests.conftest import free_port
-from tests.deploy.conftest import copy_project
+from tests.support.aws import free_port
+from tests.support.deploy import copy_project
 
 
 @pytest.fixture

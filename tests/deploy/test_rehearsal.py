@@ -24,8 +24,8 @@ from devstack.stack import wait_for_http
 from infra import project
 from infra.app_model import LambdaFunction, describe_app
 from infra.deploy import Aws, DeployReport, apply_mapping_settings, deploy, stack_name
-from tests.conftest import free_port
-from tests.deploy.conftest import PROJECT_ROOT, copy_project
+from tests.support.aws import free_port
+from tests.support.deploy import PROJECT_ROOT, copy_project
 
 pytestmark = pytest.mark.integration
 

@@ -13,8 +13,8 @@ import pytest
 
 from infra import project, scan_skips
 from infra.policies import PolicyContext
-from tests.deploy.conftest import PACKAGED_STAGE, Packaged
 from tests.support import scan
+from tests.support.deploy import PACKAGED_STAGE, Packaged
 
 # A queue with no encryption and a function with none of the settings: the
 # checks this project answers must fire on it, or the scan proves nothing.

@@ -16,7 +16,7 @@ import pytest
 
 from devstack.provision import local_client
 from devstack.stack import DEFAULT_ADMIN_TOKEN, LocalStack, StackConfig
-from tests.conftest import free_port, stage_env
+from tests.support.aws import free_port, stage_env
 from tests.support.event_models import validate_ses_feedback
 
 pytestmark = pytest.mark.e2e

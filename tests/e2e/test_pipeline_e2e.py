@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from devstack.stack import LocalStack, StackConfig
-from tests.conftest import free_port
+from tests.support.aws import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -27,7 +27,7 @@ import pytest
 
 from devstack.provision import local_client
 from devstack.stack import LocalStack, StackConfig, wait_for_http
-from tests.conftest import PROJECT_ROOT, free_port, stage_env
+from tests.support.aws import PROJECT_ROOT, free_port, stage_env
 
 pytestmark = pytest.mark.e2e
 

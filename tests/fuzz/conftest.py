@@ -14,9 +14,9 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import BASE_TEST_ENV, apply_env, reset_app_caches, stage_env
-from tests.fuzz import profile
-from tests.fuzz.harness import REQUESTS, FuzzApi
+from tests.support.aws import BASE_TEST_ENV, apply_env, reset_app_caches, stage_env
+from tests.support.fuzz import profile
+from tests.support.fuzz.harness import REQUESTS, FuzzApi
 
 
 @pytest.fixture(scope="package")

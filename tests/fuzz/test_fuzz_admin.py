@@ -21,10 +21,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import ADMIN_TOKEN
-from tests.fuzz import checks, strategies
-from tests.fuzz.harness import FuzzApi, json_body
-from tests.fuzz.profile import fuzz_settings
+from tests.support.aws import ADMIN_TOKEN
+from tests.support.fuzz import checks, strategies
+from tests.support.fuzz.harness import FuzzApi, json_body
+from tests.support.fuzz.profile import fuzz_settings
 
 SEED_LEADS = 4
 

@@ -16,8 +16,8 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fuzz import checks, strategies
-from tests.fuzz.profile import fuzz_settings
+from tests.support.fuzz import checks, strategies
+from tests.support.fuzz.profile import fuzz_settings
 
 
 def fresh_key() -> str:

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 import app as app_module
 from chalicelib.api import http
-from tests.conftest import ADMIN_TOKEN
-from tests.fuzz import checks, strategies
-from tests.fuzz.profile import fuzz_settings
+from tests.support.aws import ADMIN_TOKEN
+from tests.support.fuzz import checks, strategies
+from tests.support.fuzz.profile import fuzz_settings
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]  # what API Gateway passes on
 PATHS = {"/health": "/health", "/leads": "/leads", "/leads/{lead_id}": "/leads/0123456789abcdef0123456789abcdef"}

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Emulator
+from tests.support.aws import Emulator
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,8 @@ from botocore.exceptions import ClientError
 from chalicelib.core import aws
 from chalicelib.pipeline import lead_stream, notifications
 from chalicelib.store import ledger, suppression
-
-from .helpers import deliveries as delivery_rows
-from .helpers import lead_image, post_lead, receive_all, sent_emails, sqs_event, stream_event
+from tests.support.pipeline import deliveries as delivery_rows
+from tests.support.pipeline import lead_image, post_lead, receive_all, sent_emails, sqs_event, stream_event
 
 
 def client_error(code: str, status: int = 400) -> ClientError:
@@ -112,7 +111,7 @@ def test_suppressed_address_is_not_mailed(api_client, local_aws):
 
 
 def test_sandbox_redirects_every_recipient(api_client, local_aws, monkeypatch):
-    from tests.conftest import reset_app_caches
+    from tests.support.aws import reset_app_caches
 
     monkeypatch.setenv("SANDBOX_ADDRESS", "sandbox@leadflow.example")
     reset_app_caches()
@@ -123,7 +122,7 @@ def test_sandbox_redirects_every_recipient(api_client, local_aws, monkeypatch):
 
 
 def test_routing_rules_pick_team_by_source(api_client, local_aws, monkeypatch):
-    from tests.conftest import reset_app_caches
+    from tests.support.aws import reset_app_caches
 
     monkeypatch.setenv("TEAM_ROUTES", json.dumps({"partners": ["p1@leadflow.example", "p2@leadflow.example"]}))
     reset_app_caches()
@@ -212,7 +211,7 @@ def test_stream_failure_reports_the_first_failed_record(api_client, local_aws, m
 
 
 def test_lead_erased_while_in_flight_gets_no_email(api_client, local_aws):
-    from tests.conftest import ADMIN_TOKEN
+    from tests.support.aws import ADMIN_TOKEN
 
     lead_id, messages = queued_messages(api_client, local_aws)
     erased = api_client.http.delete(f"/leads/{lead_id}", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
@@ -224,7 +223,7 @@ def test_lead_erased_while_in_flight_gets_no_email(api_client, local_aws):
 
 def test_feedback_records_a_send_the_worker_died_before_recording(api_client, local_aws, monkeypatch):
     from chalicelib.pipeline import feedback
-    from tests.tracking import ses_events
+    from tests.support import ses_events
 
     _, messages = queued_messages(api_client, local_aws)
     sent_ids = crash_once_after_send(monkeypatch)
@@ -263,7 +262,7 @@ def lose_first_answer(monkeypatch) -> list[str]:
 
 def test_send_whose_answer_is_lost_is_never_resent(api_client, local_aws, monkeypatch):
     from chalicelib.pipeline import feedback
-    from tests.tracking import ses_events
+    from tests.support import ses_events
 
     _, messages = queued_messages(api_client, local_aws)
     lost_ids = lose_first_answer(monkeypatch)

@@ -9,7 +9,7 @@ import pytest
 
 import app as app_module
 from chalicelib.store import audit_log
-from tests.tracking.helpers import address, audit_lines, new_id, stream_records
+from tests.support.tracking import address, audit_lines, new_id, stream_records
 
 
 def put_lead(env: dict[str, str], lead_id: str, email: str) -> None:
@@ -93,7 +93,7 @@ def test_a_failed_write_fails_the_batch_so_it_is_retried(shared_aws, monkeypatch
 
 
 def test_no_bucket_configured_fails_loudly(shared_aws, monkeypatch):
-    from tests.conftest import reset_app_caches
+    from tests.support.aws import reset_app_caches
 
     monkeypatch.setenv("AUDIT_BUCKET", "")
     reset_app_caches()

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.pipeline import feedback
-from tests.tracking import ses_events
-from tests.tracking.helpers import address, is_suppressed, new_id, new_message_id, record_sent, status_of
+from tests.support import ses_events
+from tests.support.tracking import address, is_suppressed, new_id, new_message_id, record_sent, status_of
 
 RANK = {"sent": 0, "delivered": 1, "bounced": 2, "complained": 3}
 

@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 from chalicelib.pipeline import feedback
-from tests.conftest import ADMIN_TOKEN, reset_app_caches
-from tests.tracking import ses_events
-from tests.tracking.helpers import new_id, new_message_id, record_sent
+from tests.support import ses_events
+from tests.support.aws import ADMIN_TOKEN, reset_app_caches
+from tests.support.tracking import new_id, new_message_id, record_sent
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

@@ -14,8 +14,8 @@ import pytest
 from chalicelib.pipeline import feedback
 from chalicelib.store import deliveries, ledger
 from chalicelib.store.deliveries import DeliveryKey
-from tests.tracking import ses_events
-from tests.tracking.helpers import (
+from tests.support import ses_events
+from tests.support.tracking import (
     address,
     audit_lines,
     emf_metrics,

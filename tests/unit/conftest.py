@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import provisioned_moto
+from tests.support.aws import provisioned_moto
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.runtime.conftest import wait_until
+from tests.support.runtime import wait_until
 
 pytestmark = pytest.mark.integration
 

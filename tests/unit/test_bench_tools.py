@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.conftest import PROJECT_ROOT
+from tests.support.aws import PROJECT_ROOT
 
 
 def load_script(name: str) -> ModuleType:

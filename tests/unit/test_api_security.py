@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from chalicelib.store.items import from_item
-from tests.conftest import reset_app_caches
+from tests.support.aws import reset_app_caches
 
 VALID = {"name": "Ada Lovelace", "email": "ada@example.com"}
 

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from ops import dlq
-from tests.conftest import PROJECT_ROOT, Emulator, stream_shard_records
-from tests.tracking import ses_events
+from tests.support import ses_events
+from tests.support.aws import PROJECT_ROOT, Emulator, stream_shard_records
 
 pytestmark = pytest.mark.integration
 
@@ -276,7 +276,7 @@ def test_stream_dlq_records_are_reread_and_replayed_through_the_handler(ops_env)
 
 
 def test_audit_dlq_records_are_replayed_through_the_audit_consumer(ops_env):
-    from tests.tracking.helpers import audit_lines
+    from tests.support.tracking import audit_lines
 
     lead_id = store_lead()
     shard_id, record = insert_record_of(ops_env, lead_id)

@@ -10,7 +10,7 @@ import boto3
 
 from chalicelib.store import deliveries, ledger
 from chalicelib.store.deliveries import DeliveryKey
-from tests.conftest import stream_records as all_stream_records
+from tests.support.aws import stream_records as all_stream_records
 
 
 def new_id() -> str:

@@ -10,9 +10,8 @@ from botocore.exceptions import ClientError
 
 from chalicelib.core import aws
 from chalicelib.pipeline import enrichment, lead_stream, notifications
-from tests.conftest import reset_app_caches
-
-from .helpers import lead_image, post_lead, receive_all, sent_emails, sqs_event, stream_event
+from tests.support.aws import reset_app_caches
+from tests.support.pipeline import lead_image, post_lead, receive_all, sent_emails, sqs_event, stream_event
 
 RELATED_TABLE = "leadflow-local-accounts"
 

@@ -28,7 +28,7 @@ import boto3
 import pytest
 
 from devstack.stack import DEFAULT_ADMIN_TOKEN, LocalStack, StackConfig
-from tests.conftest import PROJECT_ROOT, apply_env, free_port, reset_app_caches, stage_env
+from tests.support.aws import PROJECT_ROOT, apply_env, free_port, reset_app_caches, stage_env
 
 pytestmark = pytest.mark.e2e
 

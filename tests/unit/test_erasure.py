@@ -11,9 +11,9 @@ import boto3
 
 import app as app_module
 from chalicelib.pipeline import feedback
-from tests.conftest import ADMIN_TOKEN
-from tests.tracking import ses_events
-from tests.tracking.helpers import audit_lines, new_message_id, record_sent, stream_records
+from tests.support import ses_events
+from tests.support.aws import ADMIN_TOKEN
+from tests.support.tracking import audit_lines, new_message_id, record_sent, stream_records
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 TABLES = ("LEADS_TABLE", "DELIVERIES_TABLE", "IDEMPOTENCY_TABLE", "RATE_LIMIT_TABLE", "SUPPRESSION_TABLE")

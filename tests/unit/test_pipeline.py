@@ -6,8 +6,7 @@ import email
 from email.policy import default as default_policy
 
 from chalicelib.pipeline import lead_stream, notifications
-
-from .helpers import (
+from tests.support.pipeline import (
     VALID_LEAD,
     deliveries,
     lead_image,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fuzz import oracle
-from tests.fuzz.harness import FuzzApi, json_body
+from tests.support.fuzz import oracle
+from tests.support.fuzz.harness import FuzzApi, json_body
 
 ERROR_KEYS = {"error", "message", "details"}
 ALLOWED_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")  # the local stage's list

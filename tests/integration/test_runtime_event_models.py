@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from devstack.events import shapes
+from tests.support import ses_events
 from tests.support.event_models import validate_lambda_event, validate_ses_feedback
-from tests.tracking import ses_events
 
 STREAM_RECORD = {
     "eventID": "1", "eventName": "INSERT", "eventVersion": "1.1", "awsRegion": "us-east-1",

@@ -1,6 +1,6 @@
-"""Fixtures for the event runtime's tests: an emulator server of our own (its
-outbox in a temporary directory), per-test resources, and the runtime as a
-subprocess running the fixture app in tests/runtime/fixture_app."""
+"""The event runtime's tests' helpers: per-test resources in an emulator of
+their own, and the runtime as a subprocess running the fixture app in
+tests/support/fixture_app."""
 
 from __future__ import annotations
 
@@ -10,16 +10,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-import pytest
-
-from tests.conftest import PROJECT_ROOT, free_port
+from tests.support.aws import PROJECT_ROOT, Emulator
 from tests.support.event_models import validate_lambda_event
 
 FIXTURE_APP = Path(__file__).resolve().parent / "fixture_app"
@@ -46,47 +42,11 @@ def wait_until(check: Callable[[], Any], timeout: float = 15.0, interval: float 
 
 
 @dataclass
-class EmulatorServer:
-    endpoint: str
-    outbox: Path
-
-    def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-
-
-@contextmanager
-def emulator_process(outbox: Path, **env_overrides: str) -> Iterator[EmulatorServer]:
-    """An emulator server of its own on a free port, its outbox in `outbox`."""
-    from devstack.stack import wait_for_http
-
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "LEADFLOW_OUTBOX": str(outbox), **env_overrides}
-    env.pop("SES_FEEDBACK_TOPIC", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.emulator", "--port", str(port)], cwd=PROJECT_ROOT, env=env
-    )
-    try:
-        wait_for_http(endpoint + "/moto-api/", 30, process)
-        yield EmulatorServer(endpoint=endpoint, outbox=outbox)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def runtime_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorServer]:
-    with emulator_process(tmp_path_factory.mktemp("outbox")) as server:
-        yield server
-
-
-@dataclass
 class FixtureResources:
     """A streamed table, a queue with a short visibility timeout and its DLQ, a topic,
     and a stream DLQ, all named for one test."""
 
-    emulator: EmulatorServer
+    emulator: Emulator
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     table: str = ""
     stream_arn: str = ""
@@ -165,7 +125,7 @@ class FixtureResources:
 class RuntimeProcess:
     """`python -m devstack.runtime` on the fixture app, as `make run` starts it."""
 
-    def __init__(self, emulator: EmulatorServer, resources: FixtureResources, workdir: Path,
+    def __init__(self, emulator: Emulator, resources: FixtureResources, workdir: Path,
                  settings: dict[str, Any], handlers: tuple[str, ...]) -> None:
         self.workdir = workdir
         self.record_file = workdir / "records.jsonl"
@@ -228,24 +188,3 @@ class RuntimeProcess:
 
     def log_text(self) -> str:
         return self.log_file.read_text() if self.log_file.exists() else ""
-
-
-@pytest.fixture
-def resources(runtime_emulator: EmulatorServer) -> FixtureResources:
-    return FixtureResources(runtime_emulator).create()
-
-
-@pytest.fixture
-def start_runtime(runtime_emulator: EmulatorServer, resources: FixtureResources,
-                  tmp_path: Path) -> Iterator[Callable[..., RuntimeProcess]]:
-    started: list[RuntimeProcess] = []
-
-    def start(*handlers: str, settings: dict[str, Any] | None = None) -> RuntimeProcess:
-        runtime = RuntimeProcess(runtime_emulator, resources, tmp_path, settings or resources.settings(),
-                                 handlers or ("stream", "queue", "topic"))
-        started.append(runtime)
-        return runtime.start()
-
-    yield start
-    for runtime in started:
-        runtime.kill()

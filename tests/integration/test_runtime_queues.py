@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.runtime.conftest import wait_until
+from tests.support.runtime import wait_until
 
 pytestmark = pytest.mark.integration
 

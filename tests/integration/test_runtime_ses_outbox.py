@@ -11,8 +11,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from tests.conftest import stage_env
-from tests.runtime.conftest import emulator_process, wait_until
+from tests.support.aws import emulator_process, stage_env
+from tests.support.runtime import wait_until
 
 pytestmark = pytest.mark.integration
 
