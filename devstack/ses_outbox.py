@@ -8,7 +8,8 @@ Installed inside the emulator process (devstack.emulator.install_hooks):
   (LEADFLOW_OUTBOX, default var/outbox), with the Message-ID and Date SES
   writes, and its envelope beside it (devstack/outbox.py). Files appear
   atomically (written aside, then renamed), so a watcher never reads half a
-  message.
+  message. With LEADFLOW_SMTP_RELAY=host:port each message is also relayed
+  to that SMTP server (devstack/smtp_relay.py), never holding up the send.
 - Configuration-set event publishing: for a send that names a configuration
   set, the events SES would publish go, in SES's documented format
   (eventType, mail{messageId, destination, headers, commonHeaders, tags},
@@ -47,7 +48,7 @@ from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
-from devstack import outbox
+from devstack import outbox, smtp_relay
 from devstack.events.masking import mask_email
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -387,10 +388,11 @@ _publisher = FeedbackPublisher()
 
 
 def accept(mail: SentMail) -> None:
-    """SES accepted `mail`: add the headers SES adds and file it in the outbox now,
+    """SES accepted `mail`: add the headers SES adds, file it in the outbox and hand it to the relay now,
     publish its events shortly."""
     mail = dataclasses.replace(mail, raw=outbox.stamp(mail.raw, mail.message_id, mail.region, mail.sent_at))
     recipients = ", ".join(mask_email(r) for r in mail.destination)
+    smtp_relay.forward(mail.raw, parseaddr(mail.source)[1], mail.destination)
     try:
         path = write_outbox(mail)
     except OSError as exc:  # SES did accept it; only the local copy is missing
