@@ -11,7 +11,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m devstack
+	$(PY) -m devstack $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest

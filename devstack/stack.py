@@ -15,8 +15,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack import console
 from devstack.lifeline import Lifeline
-from devstack.provision import LOCAL_REGION, PROJECT_ROOT, provision
+from devstack.provision import LOCAL_REGION, PROJECT_ROOT, aws_only_resources, provision
 
 DEFAULT_ADMIN_TOKEN = "local-admin-token"
 DEFAULT_MAIL_PORT = 8025
@@ -36,6 +37,8 @@ class StackConfig:
     with_api: bool = True
     with_runtime: bool = True
     with_viewer: bool = True
+    # Drop the per-request lines of every process (devstack/console.py).
+    quiet: bool = False
     # Where the children's output goes (None: this terminal). The soak scans it.
     log_path: Path | None = None
 
@@ -47,6 +50,7 @@ class StackConfig:
             mail_port=int(os.environ.get("LEADFLOW_MAIL_PORT", str(DEFAULT_MAIL_PORT))),
             outbox=Path(os.environ.get("LEADFLOW_OUTBOX", PROJECT_ROOT / "var" / "outbox")),
             admin_token=os.environ.get("LEADFLOW_ADMIN_TOKEN", DEFAULT_ADMIN_TOKEN),
+            quiet=console.quiet(),
         )
 
     @property
@@ -100,8 +104,9 @@ class LocalStack:
     env: dict[str, str] = field(default_factory=dict)
     # Every child watches it and stops itself if this process dies uncleanly.
     lifeline: Lifeline | None = None
-    # When start() began: mail filed before it is from an earlier run.
+    # Filled in by start(): when it began, and what the emulator does not have (type -> count).
     started_at: dt.datetime | None = None
+    aws_only: dict[str, int] = field(default_factory=dict)
 
     def base_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -114,6 +119,7 @@ class LocalStack:
                 "LEADFLOW_OUTBOX": str(self.config.outbox),
                 "ADMIN_TOKEN_SHA256": hashlib.sha256(self.config.admin_token.encode()).hexdigest(),
                 "PYTHONUNBUFFERED": "1",
+                console.QUIET_ENV: "1" if self.config.quiet else "0",
             }
         )
         env.pop("AWS_PROFILE", None)
@@ -151,6 +157,7 @@ class LocalStack:
         try:
             wait_for_http(self.config.aws_endpoint + "/moto-api/", 30, emulator)
             self.env.update(provision(self.config.aws_endpoint, self.config.stage))
+            self.aws_only = aws_only_resources(self.config.aws_endpoint, self.config.stage)
             # Started now and waited for last: it loads while the runtime and the API start.
             viewer = self.spawn_viewer() if self.config.with_viewer else None
             if self.config.with_runtime and (PROJECT_ROOT / "devstack" / "runtime.py").exists():
