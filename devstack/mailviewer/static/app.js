@@ -178,7 +178,7 @@ function renderFacts(detail) {
       lead.push(" ", el("a", { href: detail.dashboard_url, target: "_blank", rel: "noopener", text: "Open in the dashboard" }));
     }
   } else {
-    lead.push(el("span", { class: "why", text: "none" }));
+    lead.push(el("span", { class: "muted", text: "none" }));
   }
   $("facts").replaceChildren(
     ...fact("Status", ...status),
@@ -216,7 +216,6 @@ function renderBody(detail) {
 async function openMessage(id, { focus = false } = {}) {
   state.selected = id;
   state.images = false;
-  $("feedback-note").textContent = "";
   let detail;
   try {
     detail = await api(`/api/messages/${encodeURIComponent(id)}`);
@@ -234,6 +233,7 @@ async function openMessage(id, { focus = false } = {}) {
   document.title = `${detail.subject || "(no subject)"} · leadflow mail`;
   renderFacts(detail);
   renderBody(detail);
+  renderFeedback(detail);
   for (const tr of $("rows").children) {
     const chosen = tr.dataset.id === id;
     tr.classList.toggle("selected", chosen);
@@ -242,6 +242,14 @@ async function openMessage(id, { focus = false } = {}) {
     else link.removeAttribute("aria-current");
   }
   if (focus) $("subject").focus();
+}
+
+function renderFeedback(detail) {
+  // SES publishes events only for a send that named a configuration set.
+  const publishable = Boolean(detail.configuration_set);
+  for (const button of document.querySelectorAll("[data-feedback]")) button.disabled = !publishable;
+  $("feedback-note").textContent = publishable
+    ? "" : "Sent without a configuration set, so SES publishes no feedback for this email.";
 }
 
 async function refreshOpen() {
@@ -295,7 +303,7 @@ async function sendFeedback(button) {
     $("feedback-note").textContent = `Not published: ${error.message}`;
     announce(`Not published: ${error.message}`);
   } finally {
-    buttons.forEach((b) => { b.disabled = false; });
+    buttons.forEach((b) => { b.disabled = !state.detail || !state.detail.configuration_set; });
   }
 }
 
