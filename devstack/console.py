@@ -4,7 +4,7 @@ Quiet leaves warnings, errors and the start-up banner; it drops the lines
 each request or invocation prints: the API's access log, the runtime's
 invocation lines, the app's INFO logs and its metric (EMF) lines, and the
 emulator's "ses accepted"/"ses event" lines. Each process of the stack calls
-the helper for what it prints.
+the function for what it prints.
 """
 
 from __future__ import annotations

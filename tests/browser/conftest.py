@@ -1,4 +1,4 @@
-"""Browser fixtures: one headless Chromium per session, a fresh page per test (tests/support/browser.py)."""
+"""Browser fixtures: one headless Chromium per test run, a fresh page per test (tests/support/browser.py)."""
 
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Reusable test helpers (browsers, the mail viewer's API); fixtures that wire them live in conftest files."""
+"""Reusable test code (browsers, the mail viewer's API, SMTP, stacks); conftest files only wire it into fixtures."""

@@ -24,7 +24,7 @@ class CatchingHandler:
     messages: list[Received] = field(default_factory=list)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, peer: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
         with self.arrived:
             self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content)))
             self.arrived.notify_all()
