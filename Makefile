@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-scan.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m devstack
+	$(PY) -m devstack $(ARGS)
 
 test: lint
 	$(PY) -m pytest

@@ -32,6 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._rows import emit_row
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STACK_LOG = PROJECT_ROOT / "var" / "bench" / "pipeline-stack.log"
+
 # Calls Lambda's event source mappings make on the app's behalf (the local
 # runtime makes them here): reported apart from the app's own calls.
 POLLER_OPERATIONS = frozenset(
@@ -163,7 +166,12 @@ def main() -> None:
     per_lead = len(team) + 1
     with tempfile.TemporaryDirectory(prefix="leadflow-bench-") as tmp:
         os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(tmp) / "recording.jsonl")
-        config = StackConfig(aws_port=free_port(), api_port=free_port(), outbox=Path(tmp) / "outbox")
+        # The stack's own output (thousands of per-request lines) goes to a file, not the terminal.
+        STACK_LOG.parent.mkdir(parents=True, exist_ok=True)
+        STACK_LOG.write_bytes(b"")
+        print(f"stack logs: {STACK_LOG.relative_to(PROJECT_ROOT)}", flush=True)
+        config = StackConfig(aws_port=free_port(), api_port=free_port(), outbox=Path(tmp) / "outbox",
+                             log_path=STACK_LOG, with_viewer=False)
         with LocalStack(config):
             for i in range(3):  # warm the API, the runtime's handlers and the clients
                 post(config.api_url, -1 - i, "warm")

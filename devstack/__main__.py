@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import signal
 import time
+from pathlib import Path
 from types import FrameType
 
-from devstack.stack import LocalStack, StackConfig
+from devstack import outbox, smtp_relay
+from devstack.stack import LocalStack, StackConfig, serves_html
+from infra.project import PROJECT_ROOT
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+PERSIST_ENV = "LEADFLOW_PERSIST"
+
+ENVIRONMENT_HELP = """\
+environment:
+  LEADFLOW_API_PORT     the API's port (8000)
+  LEADFLOW_MAIL_PORT    the mail viewer's port (8025)
+  LEADFLOW_AWS_PORT     the AWS emulator's port (4566)
+  LEADFLOW_OUTBOX       where every email SES accepts is filed (var/outbox)
+  LEADFLOW_ADMIN_TOKEN  the admin bearer token (local-admin-token)
+  LEADFLOW_SMTP_RELAY   host:port of a mail catcher (Mailpit, MailHog) to relay every email to
+  LEADFLOW_QUIET=1      as --quiet
+Everything binds 127.0.0.1 only. Ctrl-C stops everything it started."""
 
 
 class StopRequested(Exception):
@@ -27,21 +44,71 @@ def install_stop_handlers() -> None:
         signal.signal(sig, _request_stop)
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack",
+        description="Start leadflow's local stack (what `make run` does) and keep it up until Ctrl-C:\n"
+                    "the AWS emulator provisioned from infra/resources.py, the event runtime,\n"
+                    "the mail viewer and the API.",
+        epilog=ENVIRONMENT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lines = parser.add_mutually_exclusive_group()
+    lines.add_argument("--quiet", dest="quiet", action="store_true", default=None,
+                       help="hide the per-request lines: API access log, handler invocations, SES sends, app logs")
+    lines.add_argument("--verbose", dest="quiet", action="store_false", help="show them (the default)")
+    return parser.parse_args(argv)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT)) + "/"
+    except ValueError:
+        return str(path)
+
+
+def banner(stack: LocalStack, earlier_emails: int) -> str:
+    """What is where, on one screen."""
+    config = stack.config
+
+    def line(name: str, where: str, what: str = "") -> str:
+        return f"  {name:<13} {where:<30} {what}".rstrip()
+
+    lines = ["", "leadflow local stack is up", line("API", config.api_url, "POST /leads, GET /health")]
+    lines.append(line("mail viewer", config.mail_url, "every email SES accepted, its status, SES feedback buttons"))
+    if serves_html(config.api_url + "/admin"):
+        lines.append(line("dashboard", config.api_url + "/admin", f"admin token: {config.admin_token}"))
+    else:
+        lines.append(line("admin token", config.admin_token))
+    lines.append(line("AWS emulator", config.aws_endpoint, "moto server"))
+    earlier = f"{earlier_emails} email(s) from earlier runs" if earlier_emails else ""
+    lines.append(line("outbox", _shown(config.outbox), earlier))
+    relay = os.environ.get(smtp_relay.RELAY_ENV, "").strip()
+    if relay:
+        lines.append(line("SMTP relay", relay, "every email is also sent there"))
+    if stack.aws_only:
+        listed = ", ".join(f"{kind} x{count}" for kind, count in stack.aws_only.items())
+        lines.append(f"Only on AWS, not in the emulator: {listed}.")
+    lines.append("Data (leads, deliveries, suppressions) lives in the emulator's memory until Ctrl-C; "
+                 "the outbox stays on disk.")
+    if os.environ.get(PERSIST_ENV, "") not in ("", "0"):
+        lines.append(f"{PERSIST_ENV} is not supported: moto keeps no state on disk (see the README).")
+    toggle = "hidden (--verbose shows them)" if config.quiet else "shown (--quiet hides them)"
+    lines += [f"Per-request lines {toggle}. Ctrl-C stops everything.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     install_stop_handlers()
     config = StackConfig.from_environment()
+    if args.quiet is not None:
+        config.quiet = args.quiet
+    earlier_emails = len(outbox.message_files(config.outbox))
     stack = LocalStack(config)
     try:
         stack.start()
-        print(
-            "\nleadflow local stack is up\n"
-            f"  API           {config.api_url}   (POST /leads, GET /health)\n"
-            f"  AWS emulator  {config.aws_endpoint}   (moto server)\n"
-            f"  outbox        {config.outbox}\n"
-            f"  admin token   {config.admin_token}\n"
-            "Ctrl-C stops everything.\n",
-            flush=True,
-        )
+        print(banner(stack, earlier_emails), flush=True)
         while True:
             time.sleep(0.5)
             if any(p.poll() is not None for p in stack.processes):

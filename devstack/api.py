@@ -32,13 +32,27 @@ def install_gateway_responses() -> None:
     local.ChaliceRequestHandler._send_error_response = send_error_response  # type: ignore[method-assign]
 
 
+def quiet_requests() -> None:
+    """The access log is the API's per-request line (devstack/console.py)."""
+    from chalice import local
+
+    local.ChaliceRequestHandler.log_message = lambda self, format, *args: None
+
+
 def main(argv: list[str]) -> None:
+    import logging
+
     from chalice.cli import main as chalice_main
 
-    from devstack import lifeline
+    from devstack import console, lifeline
 
     lifeline.watch_parent()
     install_gateway_responses()
+    # "Found credentials in environment variables." and the like, on the first AWS call of each client.
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    if console.quiet():
+        quiet_requests()
+    console.quiet_app_output()
     sys.argv = ["chalice", "local", *argv]
     chalice_main()
 

@@ -146,6 +146,21 @@ def apply_gaps(endpoint: str, resolver: Resolver) -> None:
                 pass
 
 
+def aws_only_resources(endpoint: str, stage: str = "local") -> dict[str, int]:
+    """Resource types (and how many of each) in the template that the emulator does not have:
+    moto's CloudFormation skips them and nothing here fills them in (alarms, policies)."""
+    template = resources.template()
+    cloudformation = local_client("cloudformation", endpoint)
+    created: set[str] = set()
+    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name(stage)):
+        created.update(r["LogicalResourceId"] for r in page["StackResourceSummaries"])
+    missing: dict[str, int] = {}
+    for logical, resource in template["Resources"].items():
+        if logical not in created and resource["Type"] not in GAP_TYPES:
+            missing[resource["Type"]] = missing.get(resource["Type"], 0) + 1
+    return dict(sorted(missing.items(), key=lambda pair: (-pair[1], pair[0])))
+
+
 def verify_senders(endpoint: str, addresses: list[str]) -> None:
     """SES refuses unverified senders; locally their domains are verified up front."""
     ses = local_client("ses", endpoint)

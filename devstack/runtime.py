@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-from devstack import lifeline
+from devstack import console, lifeline
 from devstack.events.engine import EventRuntime, RuntimeOptions
 from infra.project import PROJECT_ROOT
 
@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     # Per-request lines from the AWS SDK would drown the invocation log.
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    console.quiet_logger("devstack.runtime")
+    console.quiet_app_output()
     runtime = EventRuntime(options_from(args))
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

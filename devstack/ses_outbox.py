@@ -5,8 +5,11 @@ Installed inside the emulator process (devstack.emulator.install_hooks):
 - Every message SES accepts (SESv2 SendEmail, raw or simple content; SES v1
   SendRawEmail and SendEmail) is written, as soon as it is accepted, as a
   raw RFC 5322 file `<UTC time>-<SES message id>.eml` in the outbox
-  (LEADFLOW_OUTBOX, default var/outbox). Files appear atomically (written
-  aside, then renamed), so a watcher never reads half a message.
+  (LEADFLOW_OUTBOX, default var/outbox), with the Message-ID and Date SES
+  writes, and its envelope beside it (devstack/outbox.py). Files appear
+  atomically (written aside, then renamed), so a watcher never reads half a
+  message. With LEADFLOW_SMTP_RELAY=host:port each message is also relayed
+  to that SMTP server (devstack/smtp_relay.py), never holding up the send.
 - Configuration-set event publishing: for a send that names a configuration
   set, the events SES would publish go, in SES's documented format
   (eventType, mail{messageId, destination, headers, commonHeaders, tags},
@@ -31,6 +34,7 @@ Installed inside the emulator process (devstack.emulator.install_hooks):
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import email
 import email.policy
@@ -48,6 +52,7 @@ from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Any
 
+from devstack import outbox, smtp_relay
 from devstack.events.masking import mask_email
 from infra.project import PROJECT_ROOT
 
@@ -73,14 +78,20 @@ def outbox_dir() -> Path:
     return Path(os.environ.get(OUTBOX_ENV) or PROJECT_ROOT / "var" / "outbox")
 
 
-def write_outbox(message_id: str, raw: bytes, sent_at: dt.datetime) -> Path:
+def write_outbox(mail: SentMail) -> Path:
+    envelope = {
+        "message_id": mail.message_id,
+        "source": mail.source,
+        "destination": list(mail.destination),
+        "configuration_set": mail.configuration_set,
+        "tags": dict(mail.tags),
+        "account_id": mail.account_id,
+        "region": mail.region,
+        "sent_at": mail.sent_at.isoformat(),
+    }
     directory = outbox_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    name = f"{sent_at.strftime('%Y%m%dT%H%M%S%fZ')}-{message_id}.eml"
-    aside = directory / f".{name}.tmp"
-    aside.write_bytes(raw)
-    os.replace(aside, directory / name)
-    return directory / name
+    return outbox.write(directory, mail.message_id, mail.raw, mail.sent_at, envelope)
 
 
 # -- what was sent -------------------------------------------------------------
@@ -439,10 +450,13 @@ _publisher = FeedbackPublisher()
 
 
 def accept(mail: SentMail) -> None:
-    """SES accepted `mail`: file it in the outbox now, publish its events shortly."""
+    """SES accepted `mail`: add the headers SES adds, file it in the outbox and hand it to the relay now,
+    publish its events shortly."""
+    mail = dataclasses.replace(mail, raw=outbox.stamp(mail.raw, mail.message_id, mail.region, mail.sent_at))
     recipients = ", ".join(mask_email(r) for r in mail.destination)
+    smtp_relay.forward(mail.raw, parseaddr(mail.source)[1], mail.destination)
     try:
-        path = write_outbox(mail.message_id, mail.raw, mail.sent_at)
+        path = write_outbox(mail)
     except OSError as exc:  # SES did accept it; only the local copy is missing
         log.error("ses accepted message %s to %s but the outbox write failed: %s", mail.message_id, recipients, exc)
     else:

@@ -1,7 +1,8 @@
-"""Start and stop the whole local stack: emulator, resources, API, event runtime."""
+"""Start and stop the whole local stack: emulator, resources, event runtime, mail viewer, API."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import signal
@@ -14,23 +15,31 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack import console
 from devstack.lifeline import Lifeline
-from devstack.provision import LOCAL_REGION, provision
+from devstack.provision import LOCAL_REGION, aws_only_resources, provision
 from infra.project import PROJECT_ROOT
 
 DEFAULT_ADMIN_TOKEN = "local-admin-token"
+DEFAULT_MAIL_PORT = 8025
 
 
 @dataclass
 class StackConfig:
     aws_port: int = 4566
     api_port: int = 8000
+    # The mail viewer's port; 0 picks a free one at start, so stacks started from code
+    # (tests, the soak, benchmarks) never collide on 8025. `make run` uses 8025.
+    mail_port: int = 0
     host: str = "127.0.0.1"
     stage: str = "local"
     outbox: Path = PROJECT_ROOT / "var" / "outbox"
     admin_token: str = DEFAULT_ADMIN_TOKEN
     with_api: bool = True
     with_runtime: bool = True
+    with_viewer: bool = True
+    # Drop the per-request lines of every process (devstack/console.py).
+    quiet: bool = False
     # Where the children's output goes (None: this terminal). The soak scans it.
     log_path: Path | None = None
     # The SES feedback format the local SES publishes ("event" or "identity"); None: the
@@ -42,8 +51,10 @@ class StackConfig:
         return cls(
             aws_port=int(os.environ.get("LEADFLOW_AWS_PORT", "4566")),
             api_port=int(os.environ.get("LEADFLOW_API_PORT", "8000")),
+            mail_port=int(os.environ.get("LEADFLOW_MAIL_PORT", str(DEFAULT_MAIL_PORT))),
             outbox=Path(os.environ.get("LEADFLOW_OUTBOX", PROJECT_ROOT / "var" / "outbox")),
             admin_token=os.environ.get("LEADFLOW_ADMIN_TOKEN", DEFAULT_ADMIN_TOKEN),
+            quiet=console.quiet(),
         )
 
     @property
@@ -53,6 +64,10 @@ class StackConfig:
     @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
+
+    @property
+    def mail_url(self) -> str:
+        return f"http://{self.host}:{self.mail_port}"
 
 
 def free_port() -> int:
@@ -77,6 +92,15 @@ def wait_for_http(url: str, timeout: float, process: subprocess.Popen[bytes] | N
     raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
+def serves_html(url: str, timeout: float = 2) -> bool:
+    """True when `url` answers 200 with an HTML page (the dashboard, once the API has one)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status == 200 and response.headers.get_content_type() == "text/html")
+    except OSError:
+        return False
+
+
 @dataclass
 class LocalStack:
     config: StackConfig = field(default_factory=StackConfig)
@@ -84,6 +108,9 @@ class LocalStack:
     env: dict[str, str] = field(default_factory=dict)
     # Every child watches it and stops itself if this process dies uncleanly.
     lifeline: Lifeline | None = None
+    # Filled in by start(): when it began, and what the emulator does not have (type -> count).
+    started_at: dt.datetime | None = None
+    aws_only: dict[str, int] = field(default_factory=dict)
 
     def base_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -96,6 +123,7 @@ class LocalStack:
                 "LEADFLOW_OUTBOX": str(self.config.outbox),
                 "ADMIN_TOKEN_SHA256": hashlib.sha256(self.config.admin_token.encode()).hexdigest(),
                 "PYTHONUNBUFFERED": "1",
+                console.QUIET_ENV: "1" if self.config.quiet else "0",
             }
         )
         env.pop("AWS_PROFILE", None)
@@ -126,6 +154,7 @@ class LocalStack:
         return process
 
     def start(self) -> None:
+        self.started_at = dt.datetime.now(dt.UTC)
         self.env = self.base_env()
         self.config.outbox.mkdir(parents=True, exist_ok=True)
         emulator = self.spawn(
@@ -134,8 +163,13 @@ class LocalStack:
         try:
             wait_for_http(self.config.aws_endpoint + "/moto-api/", 30, emulator)
             self.env.update(provision(self.config.aws_endpoint, self.config.stage))
+            self.aws_only = aws_only_resources(self.config.aws_endpoint, self.config.stage)
+            # Started now and waited for last: it loads while the runtime and the API start.
+            viewer = self.spawn_viewer() if self.config.with_viewer else None
             if self.config.with_runtime:
                 self.start_runtime()
+            if viewer is not None:
+                wait_for_http(self.config.mail_url + "/api/health", 60, viewer)
             if self.config.with_api:
                 api = self.spawn(
                     [
@@ -147,6 +181,20 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
+
+    def spawn_viewer(self) -> subprocess.Popen[bytes]:
+        """The mail viewer (devstack/mailviewer), on loopback."""
+        if not self.config.mail_port:
+            self.config.mail_port = free_port()
+        assert self.started_at is not None
+        return self.spawn(
+            [
+                sys.executable, "-m", "devstack.mailviewer", "--host", self.config.host,
+                "--port", str(self.config.mail_port), "--outbox", str(self.config.outbox),
+                "--stage", self.config.stage, "--api-url", self.config.api_url,
+                "--stack-started", self.started_at.isoformat(),
+            ]
+        )
 
     def start_runtime(self, timeout: float = 60) -> subprocess.Popen[bytes]:
         """The event runtime, started before the API and waited for: once it is

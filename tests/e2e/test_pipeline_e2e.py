@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import email
 import json
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from email.message import EmailMessage
-from email.policy import default as default_policy
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devstack.stack import LocalStack, StackConfig
 from tests.support.aws import free_port
+from tests.support.stack import viewer
 
 pytestmark = pytest.mark.e2e
 
@@ -43,18 +41,12 @@ def request(stack: LocalStack, method: str, path: str, body: Any = None,
         return error.code, json.loads(error.read() or b"{}")
 
 
-def emails_for(outbox: Path, lead_id: str, expected: int, timeout: float = 5.0) -> list[EmailMessage]:
-    """The lead's emails (by the id both templates print), once `expected` are there or the time is up."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = []
-        for path in sorted(outbox.glob("*.eml")):
-            message = email.message_from_bytes(path.read_bytes(), policy=default_policy)
-            if lead_id in message.get_body(("plain",)).get_content():
-                found.append(message)
-        if len(found) >= expected or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+def emails_for(stack: LocalStack, lead_id: str, expected: int, timeout: float = 5.0) -> list[EmailMessage]:
+    """The lead's emails, from the mail viewer, once `expected` are there or the time is up."""
+    mail = viewer(stack)
+    answer = mail.call("GET", "/api/wait", lead_id=lead_id, count=expected, timeout=timeout, http_timeout=timeout + 30)
+    assert answer.status in (200, 408), answer.body  # 408: fewer than expected when the time was up
+    return [mail.parsed(found["id"]) for found in answer.body["messages"]]
 
 
 def test_a_lead_yields_exactly_two_emails_within_5_seconds(stack):
@@ -66,10 +58,10 @@ def test_a_lead_yields_exactly_two_emails_within_5_seconds(stack):
     })
     assert status == 201
     started = time.monotonic()
-    messages = emails_for(stack.config.outbox, body["id"], expected=2)
+    messages = emails_for(stack, body["id"], expected=2)
     assert len(messages) == 2, f"{len(messages)} emails after {time.monotonic() - started:.1f}s"
     time.sleep(1)  # and no third one turns up
-    messages = emails_for(stack.config.outbox, body["id"], expected=3, timeout=0)
+    messages = emails_for(stack, body["id"], expected=3, timeout=0)
     assert len(messages) == 2
     by_to = {m["To"].addresses[0].addr_spec: m for m in messages}
     assert set(by_to) == {"team@leadflow.example", "eve@example.com"}

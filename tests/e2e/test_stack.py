@@ -109,7 +109,7 @@ def lead_round_trip(api_url: str, aws_endpoint: str) -> None:
 
 @pytest.fixture
 def stack_config(tmp_path: Path) -> StackConfig:
-    return StackConfig(aws_port=free_port(), api_port=free_port(), outbox=tmp_path / "outbox")
+    return StackConfig(aws_port=free_port(), api_port=free_port(), mail_port=free_port(), outbox=tmp_path / "outbox")
 
 
 def test_local_stack_serves_a_lead_and_stops_everything(stack_config):
@@ -119,18 +119,21 @@ def test_local_stack_serves_a_lead_and_stops_everything(stack_config):
         started = list(stack.processes)
         assert stack_config.outbox.is_dir()
         lead_round_trip(stack_config.api_url, stack_config.aws_endpoint)
+        wait_for_http(stack_config.mail_url + "/api/health", 5)
     finally:
         stack.stop()
     assert started and all(process.returncode is not None for process in started)
     assert not is_listening(stack_config.api_port)
     assert not is_listening(stack_config.aws_port)
+    assert not is_listening(stack_config.mail_port)
 
 
-def start_devstack(stack_config: StackConfig, ignore_sigint: bool) -> subprocess.Popen[bytes]:
+def start_devstack(stack_config: StackConfig, ignore_sigint: bool, output: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "LEADFLOW_AWS_PORT": str(stack_config.aws_port),
         "LEADFLOW_API_PORT": str(stack_config.api_port),
+        "LEADFLOW_MAIL_PORT": str(stack_config.mail_port),
         "LEADFLOW_OUTBOX": str(stack_config.outbox),
     }
 
@@ -139,18 +142,27 @@ def start_devstack(stack_config: StackConfig, ignore_sigint: bool) -> subprocess
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     # Its own process group, like a shell job: Ctrl-C goes to the group.
-    return subprocess.Popen(
-        [sys.executable, "-m", "devstack"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        start_new_session=True,
-        preexec_fn=inherit_ignored_sigint if ignore_sigint else None,
-    )
+    with output.open("wb") as terminal:  # what a terminal would show
+        return subprocess.Popen(
+            [sys.executable, "-m", "devstack"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=inherit_ignored_sigint if ignore_sigint else None,
+            stdout=terminal,
+            stderr=subprocess.STDOUT,
+        )
 
 
 @pytest.fixture
-def devstack_process(stack_config: StackConfig, request: pytest.FixtureRequest) -> Iterator[subprocess.Popen[bytes]]:
-    process = start_devstack(stack_config, ignore_sigint=getattr(request, "param", False))
+def terminal(tmp_path: Path) -> Path:
+    return tmp_path / "terminal.txt"
+
+
+@pytest.fixture
+def devstack_process(stack_config: StackConfig, request: pytest.FixtureRequest,
+                     terminal: Path) -> Iterator[subprocess.Popen[bytes]]:
+    process = start_devstack(stack_config, ignore_sigint=getattr(request, "param", False), output=terminal)
     try:
         yield process
     finally:
@@ -186,6 +198,7 @@ def test_make_run_entry_point_serves_and_ctrl_c_stops_all(stack_config, devstack
     assert still_running(children) == set()
     assert not is_listening(stack_config.api_port)
     assert not is_listening(stack_config.aws_port)
+    assert not is_listening(stack_config.mail_port)
 
 
 def test_children_stop_when_the_stack_is_killed_outright(stack_config, devstack_process):
@@ -193,8 +206,41 @@ def test_children_stop_when_the_stack_is_killed_outright(stack_config, devstack_
     session of its own, so no group signal reaches them) stop by themselves."""
     wait_for_http(stack_config.api_url + "/health", 120, devstack_process)
     children = descendants(devstack_process.pid)
-    assert len(children) >= 3, "expected the emulator, the runtime and the API"
+    assert len(children) >= 4, "expected the emulator, the runtime, the mail viewer and the API"
 
     os.kill(devstack_process.pid, signal.SIGKILL)
     devstack_process.wait(timeout=10)
-    wait_until_gone(children, (stack_config.api_port, stack_config.aws_port), timeout=STOP_TIMEOUT)
+    ports = (stack_config.api_port, stack_config.aws_port, stack_config.mail_port)
+    wait_until_gone(children, ports, timeout=STOP_TIMEOUT)
+
+
+BANNER_END = "Ctrl-C stops everything."
+SCREEN_LINES = 24
+
+
+def test_make_run_start_up_fits_on_one_screen_and_names_every_url(stack_config, devstack_process, terminal):
+    deadline = time.monotonic() + 120
+    while BANNER_END not in terminal.read_text(errors="replace"):
+        assert devstack_process.poll() is None, terminal.read_text(errors="replace")
+        assert time.monotonic() < deadline, "no banner within 120 s"
+        time.sleep(0.2)
+    shown = terminal.read_text(errors="replace")
+    start_up = shown[: shown.index(BANNER_END)].splitlines()
+    assert len(start_up) < SCREEN_LINES, shown
+    assert "CloudFormation support" not in shown and "Tried to parse" not in shown
+    for url in (stack_config.api_url, stack_config.mail_url, stack_config.aws_endpoint):
+        assert url in shown
+    assert "local-admin-token" in shown and str(stack_config.outbox) in shown
+    assert shown.count("Only on AWS") == 1 and "AWS::CloudWatch::Alarm" in shown
+    assert "until Ctrl-C" in shown  # says how long the data lasts
+    os.killpg(devstack_process.pid, signal.SIGINT)
+    assert devstack_process.wait(timeout=STOP_TIMEOUT) == 0
+
+
+def test_help_prints_help_and_starts_nothing(stack_config):
+    shown = subprocess.run([sys.executable, "-m", "devstack", "--help"], cwd=PROJECT_ROOT, capture_output=True,
+                           text=True, timeout=60, env={**os.environ, "LEADFLOW_AWS_PORT": str(stack_config.aws_port)})
+    assert shown.returncode == 0
+    assert "usage: python -m devstack" in shown.stdout and "--quiet" in shown.stdout and "--verbose" in shown.stdout
+    assert "LEADFLOW_MAIL_PORT" in shown.stdout
+    assert not is_listening(stack_config.aws_port)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import email.utils
 import json
 import uuid
 from email.message import EmailMessage
 
 import pytest
 
+from devstack import outbox
 from tests.support.aws import emulator_process, stage_env
 from tests.support.runtime import wait_until
 
@@ -74,6 +76,14 @@ def send(ses, to: str, configuration_set: str | None = None, tags: dict[str, str
     return response["MessageId"]
 
 
+def assert_stamped(stored: bytes, sent: bytes, message_id: str) -> None:
+    """What SES adds (its Message-ID and Date) comes first; the rest is byte for byte what was sent."""
+    message_id_line, date_line, rest = stored.split(b"\n", 2)
+    assert message_id_line == f"Message-ID: <{message_id}@email.amazonses.com>".encode()
+    assert email.utils.parsedate_to_datetime(date_line.decode().removeprefix("Date: ")).tzinfo is not None
+    assert rest == sent
+
+
 def test_a_sent_email_is_in_the_outbox_as_a_parseable_eml(runtime_emulator, ses):
     raw = mime("someone@example.com", subject="Your enquiry")
     message_id = ses.send_email(
@@ -81,20 +91,24 @@ def test_a_sent_email_is_in_the_outbox_as_a_parseable_eml(runtime_emulator, ses)
     )["MessageId"]
 
     [path] = list(runtime_emulator.outbox.glob(f"*-{message_id}.eml"))  # written before SendEmail returned
-    assert path.read_bytes() == raw
+    assert_stamped(path.read_bytes(), raw, message_id)
     parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert parsed["Subject"] == "Your enquiry"
     assert parsed["To"] == "someone@example.com"
     assert parsed.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in parsed.iter_parts()] == ["text/plain", "text/html"]
     assert not list(runtime_emulator.outbox.glob(".*.tmp"))
+    envelope = outbox.read_envelope(path)
+    assert envelope is not None
+    assert envelope["message_id"] == message_id and envelope["destination"] == ["someone@example.com"]
+    assert envelope["source"] == SENDER and envelope["configuration_set"] is None
 
 
 def test_ses_v1_send_raw_email_also_reaches_the_outbox(runtime_emulator, ses):
     raw = mime("v1@example.com")
     message_id = runtime_emulator.client("ses").send_raw_email(RawMessage={"Data": raw})["MessageId"]
     [path] = list(runtime_emulator.outbox.glob(f"*-{message_id}.eml"))
-    assert path.read_bytes() == raw
+    assert_stamped(path.read_bytes(), raw, message_id)
 
 
 def test_bounce_simulator_produces_a_bounce_event_with_that_message_id(runtime_emulator, ses, feedback):

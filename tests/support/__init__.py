@@ -1,1 +1,4 @@
-"""Helpers shared by the test suites (not fixtures: those stay in conftest files)."""
+"""Reusable test code (AWS, stacks, browsers, the mail viewer's API, SMTP, ...).
+
+conftest files only wire it into fixtures.
+"""

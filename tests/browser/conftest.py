@@ -1,0 +1,37 @@
+"""Browser fixtures: one headless Chromium per test run, a fresh page per test (tests/support/browser.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support import browser
+
+SKIPPED = pytest.StashKey[str]()
+
+
+@pytest.fixture(scope="session")
+def browser_context(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    reason = browser.unavailable_reason()
+    if reason is not None:
+        if browser.required():
+            pytest.fail(f"browser tests required ({browser.REQUIRE_ENV}=1) but {reason}", pytrace=False)
+        request.config.stash[SKIPPED] = reason
+        pytest.skip(f"browser tests skipped: {reason}")
+    with browser.launched(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
+
+
+@pytest.fixture
+def page(browser_context: Any) -> Iterator[Any]:
+    opened = browser_context.new_page()
+    yield opened
+    opened.close()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    reason = config.stash.get(SKIPPED, None)
+    if reason is not None:
+        terminalreporter.write_line(f"BROWSER TESTS SKIPPED: {reason}", yellow=True, bold=True)

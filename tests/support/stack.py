@@ -1,0 +1,39 @@
+"""A whole local stack on free ports (emulator, runtime, mail viewer, API), and posting a lead to it."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from devstack.stack import LocalStack, StackConfig, free_port
+from tests.support.mailviewer import MailViewer
+
+
+@contextmanager
+def local_stack(outbox: Path, **settings: Any) -> Iterator[LocalStack]:
+    """Started on free ports with its own outbox; stopped on exit."""
+    config = StackConfig(aws_port=free_port(), api_port=free_port(), outbox=outbox, **settings)
+    with LocalStack(config) as stack:
+        yield stack
+
+
+def viewer(stack: LocalStack) -> MailViewer:
+    return MailViewer(stack.config.mail_url)
+
+
+def post_lead(stack: LocalStack, **fields: str) -> str:
+    """POST /leads with a name and address unique to this call unless given; the new lead's id."""
+    unique = uuid.uuid4().hex[:8]
+    body = {"name": f"Grace {unique}", "email": f"grace.{unique}@example.com", **fields}
+    request = urllib.request.Request(
+        stack.config.api_url + "/leads", data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+        return str(json.loads(response.read())["id"])
