@@ -66,13 +66,17 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         _ddb("Leads", ("GetItem", "PutItem", "Query"), "LeadsTable", "LeadsTable/index/by_created"),
         # Scan + DeleteItem: erasure forgets a lead's idempotency records (no index by lead).
         _ddb("Idempotency", ("GetItem", "PutItem", "Scan", "DeleteItem"), "IdempotencyTable"),
-        _ddb("RateLimits", ("UpdateItem",), "RateLimitTable"),
+        _ddb("RateLimits", ("GetItem", "UpdateItem"), "RateLimitTable"),
         _ddb("Deliveries", ("GetItem", "UpdateItem", "Query"), "DeliveriesTable", "DeliveriesTable/index/by_lead"),
+        # The HMAC key scopes idempotency records and salts the rate limiter.
+        Grant("HmacKey", ("secretsmanager:GetSecretValue",), ("HmacKeySecret",)),
     ),
     "on_lead_stream": (
         _ddb("LeadHistory", ("Query",), "LeadsTable/index/by_email"),
         _ddb("RelatedRecord", ("GetItem",), "@related-table"),
         Grant("LeadEvents", ("sns:Publish",), ("LeadEventsTopic",)),
+        # The HMAC key signs lead events.
+        Grant("HmacKey", ("secretsmanager:GetSecretValue",), ("HmacKeySecret",)),
     ),
     "on_notification": (
         Grant("NotificationsQueue", ("sqs:GetQueueUrl", "sqs:ChangeMessageVisibility"), ("NotificationsQueue",)),
@@ -81,7 +85,11 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         # The claim transaction checks the suppression list and that the lead was not erased.
         _ddb("Suppression", ("ConditionCheckItem",), "SuppressionTable"),
         _ddb("LeadNotErased", ("ConditionCheckItem",), "LeadsTable"),
+        # The per-recipient confirmation limit.
+        _ddb("ConfirmationLimit", ("GetItem", "PutItem"), "RateLimitTable"),
         Grant("SendMail", SES_SEND_ACTIONS, ("@ses-senders",)),
+        # The HMAC key derives delivery ids and checks lead events' signatures.
+        Grant("HmacKey", ("secretsmanager:GetSecretValue",), ("HmacKeySecret",)),
     ),
     "on_ses_feedback": (
         _ddb(
@@ -147,6 +155,9 @@ class PolicyContext:
             return f"arn:{PARTITION}:s3:::{name}" + (f"/{suffix}" if suffix else "")
         if kind == "AWS::SES::ConfigurationSet":
             return f"arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:configuration-set/{name}"
+        if kind == "AWS::SecretsManager::Secret":
+            # Secrets Manager appends six random characters to the name in the ARN.
+            return f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-??????"
         raise KeyError(f"no ARN form for {kind}")
 
     def logical_for_physical(self, name_or_arn: str, kind: str) -> str:

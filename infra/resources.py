@@ -463,6 +463,18 @@ def _data_resources() -> dict[str, Any]:
         "SuppressionTable": _table("suppression", "address", ["address"]),
         "IdempotencyTable": _table("idempotency", "key", ["key"], ttl_attribute="expires_at"),
         "RateLimitTable": _table("rate-limits", "bucket", ["bucket"], ttl_attribute="expires_at"),
+        # The app's HMAC key (chalicelib/core/keys.py), generated here: it never exists outside AWS.
+        "HmacKeySecret": {
+            "Type": "AWS::SecretsManager::Secret",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Metadata": scan_skips.checkov_metadata(scan_skips.SECRET_CMK, scan_skips.SECRET_ROTATION),
+            "Properties": {
+                "Name": _sub("hmac-key"),
+                "Description": {"Fn::Sub": "leadflow-${Stage}: HMAC key of delivery ids, lead events, rate limits"},
+                "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+            },
+        },
         "LeadEventsTopic": _topic("lead-events"),
         "NotificationRequestsTopic": _topic("notification-requests"),
         "SesFeedbackTopic": _topic("ses-feedback", key=STACK_KEY),

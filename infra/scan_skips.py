@@ -81,6 +81,17 @@ LOG_GROUP_ONE_YEAR = (
     "Logs hold masked personal data and are kept 90 days (data minimisation). The audit bucket is the "
     "long-term record of every change.",
 )
+SECRET_CMK = (
+    "CKV_AWS_149",
+    "The HMAC key is encrypted with Secrets Manager's AWS managed key; only the three roles granted "
+    "GetSecretValue on this one secret can read it. A customer managed key would add a kms:Decrypt grant per "
+    "role and a KMS call per cold start, and restrict nothing IAM does not already restrict inside one account.",
+)
+SECRET_ROTATION = (
+    "CKV2_AWS_57",
+    "The key derives the send ledger's delivery ids: rotating it would give an email redelivered after the "
+    "rotation a new ledger row, so it could be sent twice. It is replaced only by a deliberate migration.",
+)
 
 # API Gateway
 API_CACHE = (

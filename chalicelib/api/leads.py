@@ -73,7 +73,7 @@ def accept_lead(headers: Any, raw_body: bytes, client_id: str) -> Response:
         raise validation_failed(result.problems)
     fingerprint = body_fingerprint(body)
     try:
-        replay = idempotency.find_replay(key, fingerprint)
+        replay = idempotency.find_replay(key, result.lead["email"], fingerprint)
         if replay is not None:
             return created(replay)
         retry_after = rate_limits.acquire(client_id)

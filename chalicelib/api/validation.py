@@ -11,13 +11,21 @@ import re
 from typing import Any
 
 from chalicelib.api.http import Problem
-from chalicelib.core.rules import has_control_chars, has_line_control_chars, is_valid_email, normalise_email
+from chalicelib.core.rules import (
+    has_control_chars,
+    has_encoded_word,
+    has_line_control_chars,
+    is_valid_email,
+    normalise_email,
+)
 
 MAX_BODY_BYTES = 16 * 1024
 
 ALLOWED_FIELDS = frozenset(
     {"name", "email", "phone", "message", "source", "metadata", "_gotcha"}
 )
+
+ENCODED_WORD_MESSAGE = "must not contain '=?' (mail headers would decode it)"
 
 _SOURCE_RE = re.compile(r"[a-z0-9_-]{1,64}")
 _PHONE_RE = re.compile(r"[0-9 +\-().]{1,40}")
@@ -53,6 +61,8 @@ def _check_name(value: Any, out: ValidationResult) -> None:
         out.problems.append(Problem("name", "must be 1-200 characters after trimming"))
     elif has_control_chars(name):
         out.problems.append(Problem("name", "must not contain control characters"))
+    elif has_encoded_word(name):
+        out.problems.append(Problem("name", ENCODED_WORD_MESSAGE))
     else:
         out.lead["name"] = name
 
@@ -105,6 +115,8 @@ def _check_metadata(value: Any, out: ValidationResult) -> None:
     for key, item in value.items():
         if not 1 <= len(key) <= 64 or has_control_chars(key):
             out.problems.append(Problem(f"metadata.{key[:64]}", "keys must be 1-64 characters"))
+        elif has_encoded_word(key):
+            out.problems.append(Problem(f"metadata.{key}", f"keys {ENCODED_WORD_MESSAGE}"))
         elif not isinstance(item, str):
             out.problems.append(Problem(f"metadata.{key}", "must be a string"))
         elif len(item) > 500:
@@ -115,7 +127,8 @@ def _check_metadata(value: Any, out: ValidationResult) -> None:
         out.lead["metadata"] = dict(value)
 
 
-_OPTIONAL_BLANKABLE = frozenset({"phone", "message", "metadata"})
+# Optional fields a form sends as null or "" when left empty: absent, as the README says.
+_OPTIONAL_BLANKABLE = frozenset({"phone", "message", "metadata", "source"})
 
 _CHECKS = {
     "name": _check_name,
@@ -138,7 +151,7 @@ def validate_lead(body: Any) -> ValidationResult:
     for required in ("name", "email"):
         if required not in body:
             out.problems.append(Problem(required, "is required"))
-    if "_gotcha" in body and not isinstance(body["_gotcha"], str):
+    if body.get("_gotcha") is not None and not isinstance(body["_gotcha"], str):
         out.problems.append(Problem("_gotcha", "must be a string"))
     for name, check in _CHECKS.items():
         # Forms send null or "" for optional inputs left empty: treat as absent.

@@ -27,7 +27,6 @@ _ENRICHMENT = Config(connect_timeout=0.5, read_timeout=1, retries={"total_max_at
 _SENDING = Config(connect_timeout=2, read_timeout=10, retries={"total_max_attempts": 1, "mode": "standard"})
 
 
-
 class Purpose(StrEnum):
     """What a client is for: each purpose has its own timeouts and retries."""
 
@@ -71,3 +70,7 @@ def sesv2() -> Any:
 
 def s3() -> Any:
     return client("s3")
+
+
+def secretsmanager() -> Any:
+    return client("secretsmanager")

@@ -9,6 +9,14 @@ import unicodedata
 
 MAX_IDEMPOTENCY_KEY = 128
 
+# RFC 2047 encoded words (`=?charset?b?...?=`) are decoded by mail software
+# after any check of ours, and Python's email package writes a decoded CR/LF
+# out raw (CPython issue 87720): a name holding one could add headers. No
+# real name, key or address contains the opener `=?`, so single-line values
+# and addresses refuse it at the door; email/mime.py encodes what it writes
+# itself as well, so nothing depends on this check alone.
+ENCODED_WORD_OPENER = "=?"
+
 # Pragmatic address check (RFC 5321 sizes, dot-atom local part, LDH domain
 # labels with a TLD). Full RFC 5322 grammar accepts addresses SES rejects.
 _LOCAL_RE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
@@ -37,6 +45,16 @@ def has_control_chars(text: str) -> bool:
     )
 
 
+def has_encoded_word(text: str) -> bool:
+    """True if the value could hold an RFC 2047 encoded word."""
+    return ENCODED_WORD_OPENER in text
+
+
+def is_single_line_text(text: str) -> bool:
+    """A value that may reach a mail header: no control characters, no encoded-word syntax."""
+    return not has_control_chars(text) and not has_encoded_word(text)
+
+
 def has_line_control_chars(text: str) -> bool:
     """True if free text holds a control character other than a line break or tab."""
     return any(
@@ -45,7 +63,8 @@ def has_line_control_chars(text: str) -> bool:
 
 
 def is_valid_email(address: str) -> bool:
-    if len(address) > 254 or address.count("@") != 1:
+    """One plain address (never a list, a display name or an encoded word)."""
+    if len(address) > 254 or address.count("@") != 1 or has_encoded_word(address):
         return False
     local, domain = address.rsplit("@", 1)
     if not local or len(local) > 64 or not _LOCAL_RE.fullmatch(local):

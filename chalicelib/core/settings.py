@@ -22,6 +22,10 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw.strip() else default
 
 
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def _env_list(name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name).split(",") if part.strip())
 
@@ -62,6 +66,10 @@ class Settings:
     delivery_ttl_days: int
     related_table: str
     related_key_fields: dict[str, str]
+    hmac_key: str
+    hmac_key_secret: str
+    confirmations_per_hour: int
+    confirmation_echo: bool
 
 
 @lru_cache(maxsize=1)
@@ -92,4 +100,8 @@ def get_settings() -> Settings:
         delivery_ttl_days=_env_int("DELIVERY_TTL_DAYS", 400),
         related_table=_env("RELATED_TABLE"),
         related_key_fields=_env_json_object("RELATED_KEY_FIELDS"),
+        hmac_key=_env("HMAC_KEY"),
+        hmac_key_secret=_env("HMAC_KEY_SECRET"),
+        confirmations_per_hour=_env_int("CONFIRMATIONS_PER_HOUR", 3),
+        confirmation_echo=_env_flag("CONFIRMATION_ECHO"),
     )

@@ -20,6 +20,7 @@ class DeliveryStatus(StrEnum):
     COMPLAINED = "complained"
     SUPPRESSED = "suppressed"
     FAILED = "failed"
+    SKIPPED = "skipped"  # not sent on purpose (a confirmation over the recipient's hourly limit)
 
     @property
     def rank(self) -> int:
@@ -36,7 +37,7 @@ class DeliveryStatus(StrEnum):
 
 
 # Forward order (GOV.UK Notify's rule: a status never moves backwards).
-# Suppressed and failed are terminal for a send that never reached SES;
+# Suppressed, failed and skipped are terminal for a send that never reached SES;
 # delivered -> bounced/complained is allowed because SES can report an
 # asynchronous bounce or a complaint after a delivery.
 _RANK = {
@@ -48,7 +49,12 @@ _RANK = {
     DeliveryStatus.COMPLAINED: 5,
     DeliveryStatus.SUPPRESSED: 9,
     DeliveryStatus.FAILED: 9,
+    DeliveryStatus.SKIPPED: 9,
 }
+
+# What SES's Reject may fail: a send not yet known to have been delivered
+# (a Reject after a Delivery, a bounce or a complaint changes nothing).
+REJECTABLE = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.SENT)
 
 
 class ClaimState(StrEnum):
@@ -70,6 +76,7 @@ class SendOutcome(StrEnum):
     SUPPRESSED = "suppressed"
     FAILED = "failed"
     ERASED = "erased"
+    SKIPPED = "skipped"
 
 
 class LeadStatus(StrEnum):

@@ -1,8 +1,9 @@
 """Sending through SES (v2 SendEmail with raw content), with errors sorted into
-retryable (throttling, 5xx, no connection: SES did not take the message, the
-job comes back later), outcome unknown (the request reached SES but no answer
-came back: it may have been sent) and permanent (the delivery is recorded
-`failed` and not retried)."""
+retryable (throttling, no connection: SES did not take the message, the job
+comes back later), outcome unknown (the request reached SES and no usable
+answer came back: a lost answer, or a 5xx, since a server error can come
+after the message was taken; it may have been sent, so it is never resent)
+and permanent (the delivery is recorded `failed` and not retried)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,13 @@ from collections.abc import Sequence
 from chalicelib.core import aws
 from chalicelib.core.settings import get_settings
 
+# Throttling: SES refused the request before taking the message.
 RETRYABLE_CODES = frozenset(
     {
         "TooManyRequestsException",
         "LimitExceededException",
         "Throttling",
         "ThrottlingException",
-        "ServiceUnavailable",
-        "InternalFailure",
-        "InternalServerError",
     }
 )
 
@@ -54,7 +53,9 @@ def classify(error: Exception) -> SendError:
     code = str(response.get("Error", {}).get("Code", "Unknown"))
     message = str(response.get("Error", {}).get("Message", ""))
     status = int(response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400))
-    if code in RETRYABLE_CODES or status >= 500:
+    if status >= 500:
+        return SendOutcomeUnknown(code, message)
+    if code in RETRYABLE_CODES or status == 429:
         return RetryableSendError(code, message)
     return PermanentSendError(code, message)
 

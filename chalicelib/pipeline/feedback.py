@@ -12,10 +12,18 @@ Rules (GOV.UK Notify's, and SES's own guidance):
   later), the reason noted. Complaint -> complained, address suppressed
   unless the feedback type is `not-spam`. Reject -> failed.
 - A status only moves forward (store.deliveries.advance_status): a late or
-  duplicate event changes nothing and is not counted twice.
-- Feedback for a message the ledger has not recorded yet raises
-  FeedbackNotRecorded, so the invocation is retried (then dead-lettered)
-  rather than dropped.
+  duplicate event changes nothing and is not counted twice. A Reject only
+  fails a send not yet delivered, bounced or complained of.
+- Nothing changes, and nothing is suppressed, until the event is matched to
+  a ledger row carrying that SES message id and that recipient (the address
+  SES was given: the recipient, or the sandbox address the row records).
+  The one exception is a send whose record was lost (the worker stopped, or
+  SES's answer was lost): a tagged event adopts it only with the claim token
+  the worker tagged that send with. Whoever can publish to the feedback
+  topic cannot guess one, so no forged event can move or suppress anything.
+- Feedback that matches nothing (the ledger has not recorded the message
+  yet, or it is not ours) raises FeedbackNotRecorded, so the invocation is
+  retried, then dead-lettered, having suppressed nothing.
 """
 
 from __future__ import annotations
@@ -30,10 +38,12 @@ from chalicelib.core.clock import iso_utc
 from chalicelib.core.digest import digest
 from chalicelib.core.logs import get_logger
 from chalicelib.core.masking import mask_email, mask_text
-from chalicelib.core.states import DeliveryStatus
+from chalicelib.core.states import REJECTABLE, DeliveryStatus
 from chalicelib.pipeline import audit
 from chalicelib.store import deliveries, suppression
-from chalicelib.store.deliveries import DeliveryKey
+
+# The message tags the worker sets (pipeline/sending.py), as SES echoes them.
+TAG_LEAD, TAG_KIND, TAG_DELIVERY, TAG_CLAIM = "lead_id", "kind", "delivery", "claim"
 
 
 class FeedbackType(StrEnum):
@@ -158,25 +168,32 @@ def parse(raw: str | dict[str, Any]) -> FeedbackEvent:
 # --- Matching an event to ledger entries ---------------------------------------
 
 
+def _same(address: Any, recipient: str) -> bool:
+    return isinstance(address, str) and address.strip().lower() == recipient.strip().lower()
+
+
+def addressed_to(delivery: dict[str, Any], recipient: str) -> bool:
+    """Whether SES was given `recipient` for this row: its recipient, or the address it was redirected to."""
+    return _same(delivery.get("recipient"), recipient) or _same(delivery.get("sent_to"), recipient)
+
+
 def _by_tags(event: FeedbackEvent, recipient: str) -> dict[str, Any] | None:
     """A consistent read by key, from the tags, when the message-id index lags behind."""
-    lead_id, kind = event.tags.get("lead_id"), event.tags.get("kind")
-    if not lead_id or not kind:
+    delivery_id = event.tags.get(TAG_DELIVERY)
+    if not delivery_id:
         return None
-    record = deliveries.get(DeliveryKey(lead_id, kind, recipient).delivery_id)
-    return record if record and record.get("message_id") == event.message_id else None
+    record = deliveries.get(delivery_id)
+    if record and record.get("message_id") == event.message_id and addressed_to(record, recipient):
+        return record
+    return None
 
 
 def match(event: FeedbackEvent, recipient: str, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
-    wanted = recipient.strip().lower()
+    """The ledger row of this message for this recipient among `candidates`; None if none."""
     for candidate in candidates:
-        if str(candidate.get("recipient", "")).strip().lower() == wanted:
+        if candidate.get("message_id") == event.message_id and addressed_to(candidate, recipient):
             return candidate
-    found = _by_tags(event, recipient)
-    if found is not None:
-        return found
-    # One message, one ledger entry (a redirected sandbox send, say): it is that one.
-    return candidates[0] if len(candidates) == 1 else None
+    return None
 
 
 # --- Applying an event -----------------------------------------------------------
@@ -245,69 +262,82 @@ def _audit_if_ours(delivery: dict[str, Any], status: DeliveryStatus, key: str, e
     audit.record_notification_status(delivery, status, event.event_type, event.timestamp or iso_utc(), recipient)
 
 
+def _from_statuses(event: FeedbackEvent) -> tuple[DeliveryStatus, ...] | None:
+    """Where the event may move a row from (None: anywhere below its target)."""
+    return REJECTABLE if event.event_type == FeedbackType.REJECT else None
+
+
+def suppress_if_due(event: FeedbackEvent, recipient: str) -> None:
+    """A hard bounce or a complaint of a matched delivery puts the address SES mailed on the list."""
+    if should_suppress(event):
+        suppression.suppress(recipient, _reason(event, recipient))
+
+
 def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Outcome:
     delivery_id = str(delivery["delivery_id"])
     target = _target(event)
     reason = _reason(event, recipient)
+    suppress_if_due(event, recipient)
     if target is None:
         deliveries.record_reason(delivery_id, reason)
         if event.event_type == FeedbackType.BOUNCE:
             metrics.emit("SoftBounces", 1)
         return Outcome(mask_email(recipient), delivery_id, str(delivery.get("status", "")), False)
     key = _feedback_key(event, recipient)
-    changed = deliveries.advance_status(delivery_id, target, reason, feedback_key=key)
+    changed = deliveries.advance_status(
+        delivery_id, target, reason, message_id=event.message_id, from_statuses=_from_statuses(event),
+        feedback_key=key,
+    )
     if changed:
         _emit_metrics(target)
     _audit_if_ours(delivery, target, key, event, recipient, changed)
     return Outcome(mask_email(recipient), delivery_id, target, changed)
 
 
-def apply_by_tags(event: FeedbackEvent, recipient: str) -> Outcome | None:
-    """The common case in one write: the tags name the ledger row, and a conditional
-    update moves it forward only if it carries this message id. None: take the slow path
-    (no tags, a redirected recipient, a duplicate, or a send not recorded yet)."""
-    lead_id, kind, target = event.tags.get("lead_id"), event.tags.get("kind"), _target(event)
-    if not lead_id or not kind or target is None:
+def adopt(event: FeedbackEvent, recipient: str) -> Outcome | None:
+    """A tagged event for a send the ledger never recorded: adopted only with the send's
+    claim token and for the address that send went to. None: take the ordinary path."""
+    delivery_id, claim, target = event.tags.get(TAG_DELIVERY), event.tags.get(TAG_CLAIM), _target(event)
+    if not delivery_id or not claim or target is None:
         return None
-    delivery_id = DeliveryKey(lead_id, kind, recipient).delivery_id
+    row = deliveries.get(delivery_id)
+    if row is None or row.get("message_id") or not addressed_to(row, recipient):
+        return None
     key = _feedback_key(event, recipient)
-    reason = _reason(event, recipient)
-    moved = deliveries.advance_status(delivery_id, target, reason, message_id=event.message_id, feedback_key=key)
-    if not moved and not deliveries.adopt_unrecorded_send(delivery_id, event.message_id, target, feedback_key=key):
+    if not deliveries.adopt_unrecorded_send(delivery_id, event.message_id, target, claim, feedback_key=key):
         return None
+    suppress_if_due(event, recipient)
     _emit_metrics(target)
-    delivery = {"delivery_id": delivery_id, "lead_id": lead_id, "kind": kind, "message_id": event.message_id}
+    delivery = {**row, "message_id": event.message_id}
     audit.record_notification_status(delivery, target, event.event_type, event.timestamp or iso_utc(), recipient)
     return Outcome(mask_email(recipient), delivery_id, target, True)
 
 
 def handle(raw: str | dict[str, Any]) -> list[Outcome]:
-    """Process one SES feedback record; raise FeedbackNotRecorded if any recipient is unmatched."""
+    """Process one SES feedback record; raise FeedbackNotRecorded if any recipient is unmatched
+    (after applying the matched ones: a retry finds those done)."""
     event = parse(raw)
     if event.event_type not in tuple(FeedbackType):
         return []
-    if should_suppress(event):
-        # First, and whatever the ledger says: the address itself is bad.
-        for recipient in event.recipients:
-            suppression.suppress(recipient, _reason(event, recipient))
     outcomes: list[Outcome] = []
-    remaining: list[str] = []
-    for recipient in event.recipients:
-        fast = apply_by_tags(event, recipient)
-        if fast is None:
-            remaining.append(recipient)
-        else:
-            outcomes.append(fast)
-    if not remaining:
-        return outcomes
-    candidates = deliveries.find_by_message_id(event.message_id)
+    candidates: list[dict[str, Any]] | None = None
     unmatched: list[str] = []
-    for recipient in remaining:
-        delivery = match(event, recipient, candidates)
+    for recipient in event.recipients:
+        # The tags name the row (one consistent read); without them, or for an older
+        # send, the message-id index does.
+        delivery = _by_tags(event, recipient)
         if delivery is None:
-            unmatched.append(mask_email(recipient))
+            if candidates is None:
+                candidates = deliveries.find_by_message_id(event.message_id)
+            delivery = match(event, recipient, candidates)
+        if delivery is not None:
+            outcomes.append(apply(event, recipient, delivery))
             continue
-        outcomes.append(apply(event, recipient, delivery))
+        adopted = adopt(event, recipient)
+        if adopted is None:
+            unmatched.append(mask_email(recipient))
+        else:
+            outcomes.append(adopted)
     if unmatched:
         metrics.emit("FeedbackUnmatched", len(unmatched))
         raise FeedbackNotRecorded(

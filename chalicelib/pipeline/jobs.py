@@ -2,8 +2,14 @@
 
 A `lead.created` event becomes a team alert per team address (routed by the
 lead's source when the stage has routing rules) and a confirmation to the
-person who wrote in. A `notification.request` from another system becomes
-one job, after validation.
+person who wrote in; it is taken only with the stream handler's signature
+(pipeline/signing.py), so one published to the notification-requests topic
+is refused. A `notification.request` from another system becomes one job,
+after validation. Every recipient is exactly one valid address.
+
+The confirmation goes to an address nobody has verified, so it echoes no
+free text: the name without anything link-like, unless the stage sets
+CONFIRMATION_ECHO (then the name and message as written).
 """
 
 from __future__ import annotations
@@ -12,14 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.core.digest import digest
-from chalicelib.core.rules import MAX_IDEMPOTENCY_KEY, is_valid_email
+from chalicelib.core.rules import MAX_IDEMPOTENCY_KEY, is_single_line_text, is_valid_email
 from chalicelib.core.settings import get_settings
 from chalicelib.core.states import LeadKind, MessageType
-from chalicelib.email.mime import mailbox
-from chalicelib.email.rendering import available_kinds
+from chalicelib.email.rendering import available_kinds, subject_fields, without_links
+from chalicelib.pipeline.signing import is_genuine
 from chalicelib.store.deliveries import DeliveryKey
 
 MAX_REQUEST_DATA_KEYS = 50
+MAX_SUBJECT_VALUE = 200
 
 
 class InvalidRequest(ValueError):
@@ -33,7 +40,7 @@ class EmailJob:
     recipient: str
     sender: str
     context: dict[str, Any] = field(hash=False)
-    reply_to: str | None = None
+    reply_to: tuple[str, str] | None = None  # (address, display name)
 
     @property
     def key(self) -> DeliveryKey:
@@ -46,18 +53,36 @@ def team_recipients(source: str) -> tuple[str, ...]:
     return tuple(routed) if routed else settings.team_addresses
 
 
+def confirmation_context(lead: dict[str, Any]) -> dict[str, Any]:
+    """What the confirmation may show: the echo setting decides whether free text goes back."""
+    if get_settings().confirmation_echo:
+        return {"lead": lead, "echo": True}
+    return {"lead": {"id": lead["id"], "name": without_links(str(lead.get("name", "")))}, "echo": False}
+
+
 def jobs_for_lead(message: dict[str, Any]) -> list[EmailJob]:
+    if not is_genuine(message):
+        raise InvalidRequest("lead.created without the stream handler's signature: not from the LeadEvents topic")
     lead = message.get("lead")
-    if not isinstance(lead, dict) or not lead.get("id") or not lead.get("email"):
+    if not isinstance(lead, dict) or not lead.get("id") or not isinstance(lead.get("email"), str):
         raise InvalidRequest("lead.created without a lead id and email")
+    email = lead["email"].strip()
+    if not is_valid_email(email):
+        raise InvalidRequest("lead.created whose email is not one valid address")
     settings = get_settings()
     context = {"lead": lead, "enrichment": message.get("enrichment") or {}}
-    reply_to = mailbox(lead["email"], str(lead.get("name", "")))
+    reply_to = (email, str(lead.get("name", "")))
+    team = team_recipients(str(lead.get("source", "website")))
+    if not all(is_valid_email(address) for address in team):
+        raise InvalidRequest("a team address of this stage is not one valid address (TEAM_ADDRESSES, TEAM_ROUTES)")
     jobs = [
         EmailJob(lead["id"], LeadKind.TEAM_ALERT, address, settings.team_sender, context, reply_to=reply_to)
-        for address in team_recipients(str(lead.get("source", "website")))
+        for address in team
     ]
-    jobs.append(EmailJob(lead["id"], LeadKind.CUSTOMER_CONFIRMATION, lead["email"], settings.customer_sender, context))
+    jobs.append(
+        EmailJob(lead["id"], LeadKind.CUSTOMER_CONFIRMATION, email, settings.customer_sender,
+                 confirmation_context(lead))
+    )
     return jobs
 
 
@@ -76,9 +101,25 @@ def job_for_request(message: dict[str, Any]) -> EmailJob:
         raise InvalidRequest(f"data must be an object of at most {MAX_REQUEST_DATA_KEYS} keys")
     if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidRequest(f"idempotency_key must be a string of 1-{MAX_IDEMPOTENCY_KEY} characters")
+    check_subject_data(kind, data)
     return EmailJob(
         request_ref_id(key), kind, recipient.strip(), get_settings().customer_sender, {"data": data}
     )
+
+
+def check_subject_data(kind: str, data: dict[str, Any]) -> None:
+    """The data a kind's subject shows must be single-line text: no control characters and
+    no encoded-word syntax (`=?`), as the lead form's name."""
+    fields = subject_fields(kind)
+    for name in sorted(data) if fields is None else sorted(fields):
+        value = data.get(name)
+        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+            continue
+        if not isinstance(value, str) or len(value) > MAX_SUBJECT_VALUE or not is_single_line_text(value):
+            raise InvalidRequest(
+                f"data.{str(name)[:64]} reaches the subject: it must be text of at most {MAX_SUBJECT_VALUE} "
+                "characters, on one line, without control characters or '=?'"
+            )
 
 
 def jobs_for_message(message: Any) -> list[EmailJob]:

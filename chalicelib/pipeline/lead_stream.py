@@ -16,6 +16,7 @@ from chalicelib.core.logs import get_logger
 from chalicelib.core.settings import get_settings
 from chalicelib.core.states import MessageType
 from chalicelib.pipeline.enrichment import enrich
+from chalicelib.pipeline.signing import SIGNATURE_FIELD, signature
 from chalicelib.store.items import from_item
 
 # The lead fields that travel in the event (not index bookkeeping).
@@ -28,7 +29,11 @@ def lead_from_image(image: dict[str, Any]) -> dict[str, Any]:
 
 
 def lead_created_message(lead: dict[str, Any], enrichment: dict[str, Any]) -> dict[str, Any]:
-    return {"type": MessageType.LEAD_CREATED, "lead": lead, "enrichment": enrichment}
+    """The event, signed: the worker takes a lead.created only with this handler's signature."""
+    return {
+        "type": MessageType.LEAD_CREATED, "lead": lead, "enrichment": enrichment,
+        SIGNATURE_FIELD: signature(lead, enrichment),
+    }
 
 
 def publish_lead_created(lead: dict[str, Any], enrichment: dict[str, Any]) -> str:

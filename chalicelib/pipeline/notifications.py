@@ -50,6 +50,9 @@ def process_body(body: str) -> None:
     except (ValueError, InvalidRequest) as error:
         dead_letter(body, f"invalid notification message: {error}")
         return
+    except RecursionError:  # nested deeper than the parser goes: no retry can help
+        dead_letter(body, "invalid notification message: JSON nested too deeply")
+        return
     retry: RetryLater | None = None
     for job in jobs:
         try:

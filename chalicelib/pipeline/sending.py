@@ -6,22 +6,34 @@ from chalicelib.core import metrics
 from chalicelib.core.logs import get_logger
 from chalicelib.core.masking import mask_email
 from chalicelib.core.settings import get_settings
-from chalicelib.core.states import ClaimState, DeliveryStatus, SendOutcome
+from chalicelib.core.states import ClaimState, DeliveryStatus, LeadKind, SendOutcome
 from chalicelib.email import ses
 from chalicelib.email.mime import build_message, split_mailbox
 from chalicelib.email.rendering import render
 from chalicelib.pipeline.jobs import EmailJob
-from chalicelib.store import ledger
+from chalicelib.store import ledger, rate_limits
 
 ABANDONED_REASON = (
     "send outcome unknown: a worker stopped between claiming and recording the send; "
     "not resent, to avoid a duplicate"
 )
 SUPPRESSED_REASON = "address is on the suppression list"
+# The message tags SES echoes in its feedback events (configuration-set format).
+TAG_LEAD, TAG_KIND, TAG_DELIVERY, TAG_CLAIM = "lead_id", "kind", "delivery", "claim"
+
+
+def limit_reason() -> str:
+    return (f"recipient limit: at most {get_settings().confirmations_per_hour} confirmations an hour "
+            "to one address; the lead is stored and the team alerted")
 
 
 class RetryLater(Exception):
     """The job must come back later (throttling, 5xx, a send in progress elsewhere)."""
+
+
+def destination(job: EmailJob) -> str:
+    """The address SES is given: the recipient, or the stage's sandbox address."""
+    return get_settings().sandbox_address or job.recipient
 
 
 def sandboxed(job: EmailJob, subject: str) -> tuple[str, str]:
@@ -32,11 +44,24 @@ def sandboxed(job: EmailJob, subject: str) -> tuple[str, str]:
     return sandbox, f"[SANDBOX for {mask_email(job.recipient)}] {subject}"
 
 
+def over_recipient_limit(job: EmailJob, token: str) -> bool:
+    """Whether this confirmation exceeds its recipient's hourly limit (so the form cannot
+    make our sender mail one address over and over). Counted once per delivery, so a
+    redelivered or retried job is judged as before."""
+    if job.kind != LeadKind.CUSTOMER_CONFIRMATION:
+        return False
+    try:
+        return not rate_limits.admit_confirmation(job.recipient, job.key.delivery_id)
+    except Exception as error:  # the table is unavailable: come back later, do not guess
+        ledger.release_for_retry(job.key, token, "retrying: the recipient limit could not be checked")
+        raise RetryLater("recipient limit unavailable") from error
+
+
 def send_job(job: EmailJob) -> SendOutcome:
     """Send the job unless the ledger says it is done; return what happened."""
     log = get_logger()
     key = job.key
-    claim = ledger.claim(key)
+    claim = ledger.claim(key, sent_to=destination(job))
     if claim.state is ClaimState.ERASED:
         # The lead was erased while its event was in flight: send and keep nothing.
         log.info("%s for an erased lead dropped", job.kind)
@@ -55,6 +80,11 @@ def send_job(job: EmailJob) -> SendOutcome:
             metrics.emit("SendFailures", 1, kind=job.kind)
             log.warning("%s to %s: %s", job.kind, mask_email(job.recipient), ABANDONED_REASON)
         return SendOutcome.FAILED
+    if over_recipient_limit(job, claim.token):
+        if ledger.mark_skipped(key, claim.token, limit_reason()):
+            metrics.emit("ConfirmationsSkipped", 1, kind=job.kind)
+            log.info("%s to %s skipped: recipient limit", job.kind, mask_email(job.recipient))
+        return SendOutcome.SKIPPED
     return _send_claimed(job, claim.token)
 
 
@@ -68,11 +98,13 @@ def _send_claimed(job: EmailJob, token: str) -> SendOutcome:
             job.sender, recipient, subject, email.text, email.html, job.reply_to, reference=job.key.delivery_id
         )
         _, sender_address = split_mailbox(job.sender)
-        tags = {"lead_id": job.ref_id, "kind": job.kind}
+        # The claim token lets SES feedback complete this very send if its record is lost.
+        tags = {TAG_LEAD: job.ref_id, TAG_KIND: job.kind, TAG_DELIVERY: key.delivery_id, TAG_CLAIM: token}
         message_id = ses.send_raw(raw, sender_address, [recipient], tags)
     except ses.SendOutcomeUnknown as error:
         # Keep the claim: SES feedback for the message adopts it (sent), or the
         # lease runs out and it ends `failed`, outcome unknown. Never resent.
+        # (A lost answer, or a 5xx: SES may have taken the message before failing.)
         log.warning("%s to %s: %s; held until SES feedback or the lease ends",
                     job.kind, mask_email(job.recipient), error.code)
         raise RetryLater(error.code) from error

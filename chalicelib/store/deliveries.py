@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.core import aws
 from chalicelib.core.clock import iso_utc, now_epoch
-from chalicelib.core.digest import digest
+from chalicelib.core.keys import KeyPurpose, keyed_digest
 from chalicelib.core.masking import mask_text
 from chalicelib.core.settings import get_settings
 from chalicelib.core.states import DeliveryStatus
@@ -41,7 +41,11 @@ class DeliveryKey:
 
     @property
     def delivery_id(self) -> str:
-        return digest(f"{self.ref_id}|{self.kind}|{self.recipient.strip().lower()}", 40)
+        """Deterministic for (ref, kind, recipient), so a redelivered job finds its row, and
+        keyed (HMAC), so an id cannot confirm a guessed address. Rows written before the
+        key existed (plain SHA-256 ids) keep their ids: they are found by lead and by
+        SES message id, never recomputed, so they need no migration."""
+        return keyed_digest(KeyPurpose.DELIVERY_ID, f"{self.ref_id}|{self.kind}|{self.recipient.strip().lower()}", 40)
 
 
 def table() -> str:
@@ -96,14 +100,21 @@ def _status_in(statuses: tuple[DeliveryStatus, ...], prefix: str) -> tuple[str, 
 
 
 def advance_status(
-    delivery_id: str, status: DeliveryStatus, reason: str = "", message_id: str | None = None, **extra: Any
+    delivery_id: str,
+    status: DeliveryStatus,
+    reason: str = "",
+    message_id: str | None = None,
+    from_statuses: tuple[DeliveryStatus, ...] | None = None,
+    **extra: Any,
 ) -> bool:
-    """Move a delivery forward to `status`; a no-op (False) if it is already there or beyond,
-    or (with `message_id`) if the row does not carry that SES message id."""
+    """Move a delivery forward to `status`; a no-op (False) if it is already there or beyond
+    (or, with `from_statuses`, in none of those), or (with `message_id`) if the row does not
+    carry that SES message id."""
     fields: dict[str, Any] = {"status": status, "updated_at": iso_utc(), **extra}
     if reason:
         fields["reason"] = reason
-    lower, placeholders = _status_in(status.below(), "low")
+    allowed = tuple(s for s in (from_statuses or status.below()) if s in status.below())
+    lower, placeholders = _status_in(allowed, "low")
     condition = "attribute_exists(delivery_id) AND " + lower
     if message_id is not None:
         condition += " AND message_id = :mid"
@@ -111,18 +122,24 @@ def advance_status(
     return update(delivery_id, fields, condition, placeholders)
 
 
-def adopt_unrecorded_send(delivery_id: str, message_id: str, status: DeliveryStatus, **extra: Any) -> bool:
+def adopt_unrecorded_send(
+    delivery_id: str, message_id: str, status: DeliveryStatus, claim_token: str, **extra: Any
+) -> bool:
     """SES feedback for a send the ledger never recorded (the worker stopped between the
-    send and the record) proves the send: take its message id and status. Each ledger
-    row is sent at most once, so a message tagged for this row can only be that send."""
+    send and the record, or SES's answer was lost) proves the send: take its message id
+    and status. Only with the claim token the worker tagged that very send with: the
+    token is random and never leaves the row and the SES request, so feedback that
+    merely names the row (lead id and kind are no secret) cannot adopt it."""
+    if not claim_token:
+        return False
     fields: dict[str, Any] = {
         "status": status, "message_id": message_id, "reason": ADOPTED_REASON, "updated_at": iso_utc(), **extra
     }
     return update(
         delivery_id,
         fields,
-        "#s IN (:sending, :failed) AND attribute_not_exists(message_id)",
-        {":sending": DeliveryStatus.SENDING, ":failed": DeliveryStatus.FAILED},
+        "#s IN (:sending, :failed) AND attribute_not_exists(message_id) AND claim_token = :claim",
+        {":sending": DeliveryStatus.SENDING, ":failed": DeliveryStatus.FAILED, ":claim": claim_token},
     )
 
 

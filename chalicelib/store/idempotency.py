@@ -1,7 +1,10 @@
 """The Idempotency table: a key's record (body fingerprint, lead id) for 24 hours.
 
 A repeat with the same key and body answers the first response; the same
-key with another body is a conflict. Records hold digests only.
+key with another body is a conflict. Keys are scoped to the person the lead
+is from (its email): one client cannot squat on another's key or learn
+whether it was used, and a person retrying from another network still gets
+the first answer. Records hold keyed digests only (core/keys.py).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from typing import Any
 
 from chalicelib.core import aws
 from chalicelib.core.clock import now_epoch
-from chalicelib.core.digest import digest
+from chalicelib.core.keys import KeyPurpose, keyed_digest
 from chalicelib.core.settings import get_settings
 from chalicelib.store.items import from_item, to_item
 
@@ -23,17 +26,18 @@ def _table() -> str:
     return get_settings().idempotency_table
 
 
-def record_key(key: str) -> str:
-    return digest(key)
+def record_key(key: str, scope: str) -> str:
+    """The record of `key` within `scope` (the lead's email, case-insensitive)."""
+    return keyed_digest(KeyPurpose.IDEMPOTENCY, f"{scope.strip().lower()}\n{key}")
 
 
-def find_replay(key: str | None, fingerprint: str) -> str | None:
+def find_replay(key: str | None, scope: str, fingerprint: str) -> str | None:
     """The lead id an unexpired record for this key points at, if any; IdempotencyConflict
     when the key was used with another body."""
     if not key:
         return None
     found = aws.dynamodb().get_item(
-        TableName=_table(), Key={"key": {"S": record_key(key)}}, ConsistentRead=True
+        TableName=_table(), Key={"key": {"S": record_key(key, scope)}}, ConsistentRead=True
     ).get("Item")
     if not found:
         return None
@@ -45,11 +49,11 @@ def find_replay(key: str | None, fingerprint: str) -> str | None:
     return str(record["lead_id"])
 
 
-def claim_request(key: str, fingerprint: str, lead_id: str) -> dict[str, Any]:
+def claim_request(key: str, scope: str, fingerprint: str, lead_id: str) -> dict[str, Any]:
     """The transaction item that records the key, unless an unexpired record holds it."""
     now = int(now_epoch())
     record = {
-        "key": record_key(key),
+        "key": record_key(key, scope),
         "fingerprint": fingerprint,
         "lead_id": lead_id,
         "expires_at": now + get_settings().idempotency_ttl_seconds,

@@ -50,7 +50,8 @@ def new_lead_item(lead: dict[str, Any]) -> dict[str, Any]:
 
 def store_lead(lead: dict[str, Any], key: str | None, fingerprint: str) -> str:
     """Put the lead and return its id; with an idempotency key, put the key's
-    record in the same transaction, and answer a concurrent twin's id instead."""
+    record (scoped to the lead's email) in the same transaction, and answer a
+    concurrent twin's id instead."""
     item = new_lead_item(lead)
     client = aws.dynamodb()
     put_lead = {"TableName": _table(), "Item": to_item(item), "ConditionExpression": "attribute_not_exists(id)"}
@@ -59,11 +60,13 @@ def store_lead(lead: dict[str, Any], key: str | None, fingerprint: str) -> str:
         return str(item["id"])
     try:
         client.transact_write_items(
-            TransactItems=[{"Put": put_lead}, {"Put": idempotency.claim_request(key, fingerprint, item["id"])}]
+            TransactItems=[
+                {"Put": put_lead}, {"Put": idempotency.claim_request(key, lead["email"], fingerprint, item["id"])}
+            ]
         )
     except client.exceptions.TransactionCanceledException:
         # A concurrent request with the same key won the race: answer as it did.
-        replay = idempotency.find_replay(key, fingerprint)
+        replay = idempotency.find_replay(key, lead["email"], fingerprint)
         if replay is None:
             raise
         return replay

@@ -39,9 +39,11 @@ class Claim:
     token: str = ""
 
 
-def claim(key: DeliveryKey) -> Claim:
+def claim(key: DeliveryKey, sent_to: str | None = None) -> Claim:
     """Take the right to send this email once, unless its recipient is suppressed
     or its lead was erased meanwhile (requests from other systems have no lead row).
+    `sent_to`: the address SES will be given when it is not the recipient (the
+    stage's sandbox address); feedback is matched against it.
 
     One transaction: the checks and the conditional claim, so a send costs one
     ledger round trip. Safe under duplicates and races.
@@ -51,6 +53,8 @@ def claim(key: DeliveryKey) -> Claim:
     token = uuid.uuid4().hex
     now = now_epoch()
     fields = {**deliveries.row_fields(key, DeliveryStatus.SENDING, now), "claim_token": token, "claimed_at": now}
+    if sent_to and sent_to.strip().lower() != key.recipient.strip().lower():
+        fields["sent_to"] = sent_to
     update, names, values = set_clause(fields)
     names["#s"] = "status"
     values |= {":queued": DeliveryStatus.QUEUED, ":now": iso_utc(now), ":one": 1}
@@ -112,6 +116,16 @@ def mark_sent(key: DeliveryKey, token: str, message_id: str) -> bool:
         {"status": DeliveryStatus.SENT, "message_id": message_id, "updated_at": now, "sent_at": now},
         "claim_token = :token AND #s IN (:sending, :failed)",
         {":token": token, ":sending": DeliveryStatus.SENDING, ":failed": DeliveryStatus.FAILED},
+    )
+
+
+def mark_skipped(key: DeliveryKey, token: str, reason: str) -> bool:
+    """Record, on the caller's own claim, a send decided against on purpose (never sent)."""
+    return deliveries.update(
+        key.delivery_id,
+        {"status": DeliveryStatus.SKIPPED, "reason": reason, "updated_at": iso_utc()},
+        "claim_token = :token AND #s = :sending",
+        {":token": token, ":sending": DeliveryStatus.SENDING},
     )
 
 

@@ -70,7 +70,6 @@ def test_source_defaults_to_website(api_client, local_aws):
         ({**VALID, "message": 12}, "message"),
         ({**VALID, "source": "Web Site"}, "source"),
         ({**VALID, "source": "s" * 65}, "source"),
-        ({**VALID, "source": ""}, "source"),
         ({**VALID, "metadata": ["a"]}, "metadata"),
         ({**VALID, "metadata": {f"k{i}": "v" for i in range(21)}}, "metadata"),
         ({**VALID, "metadata": {"": "v"}}, "metadata."),

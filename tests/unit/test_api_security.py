@@ -74,7 +74,8 @@ def assert_all_rejected(client: Any, env: dict[str, str], field: str, bodies: li
 
 
 def test_injection_in_name_is_stored_verbatim(api_client, local_aws):
-    for payload in INJECTIONS:
+    # Except encoded words: a mail header would decode them (test_encoded_words.py).
+    for payload in [p for p in INJECTIONS if "=?" not in p]:
         response = post(api_client, {**VALID, "name": payload})
         assert response.status_code == 201, payload
         assert stored_lead(local_aws, response.json_body["id"])["name"] == payload.strip()

@@ -38,8 +38,15 @@ def sent_to(recipients: list[str], kind: str = CUSTOMER) -> tuple[str, str, list
     return lead_id, message_id, ids
 
 
-def tags(lead_id: str, kind: str = CUSTOMER) -> dict[str, str]:
-    return {"lead_id": lead_id, "kind": kind}
+def tags(lead_id: str, kind: str = CUSTOMER, delivery_id: str | None = None, claim: str | None = None
+         ) -> dict[str, str]:
+    """The message tags the worker sets; `delivery_id` and `claim` as it tags a claimed send."""
+    found = {"lead_id": lead_id, "kind": kind}
+    if delivery_id:
+        found["delivery"] = delivery_id
+    if claim:
+        found["claim"] = claim
+    return found
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -146,10 +153,16 @@ def test_feedback_retried_after_the_ledger_catches_up_is_applied(shared_aws):
     assert status_of(delivery_id) == "delivered"
 
 
-def test_permanent_bounce_suppresses_even_before_the_ledger_has_the_message(shared_aws):
+def test_permanent_bounce_before_the_ledger_has_the_message_suppresses_only_once_matched(shared_aws):
     early = address("early")
+    lead_id, message_id = new_id(), new_message_id()
+    record = ses_events.bounce("event", message_id, [early])
     with pytest.raises(feedback.FeedbackNotRecorded):
-        feedback.handle(ses_events.bounce("event", new_message_id(), [early]))
+        feedback.handle(record)
+    assert not is_suppressed(early)  # nothing matched: nothing suppressed
+    delivery_id = record_sent(lead_id, CUSTOMER, early, message_id)
+    feedback.handle(record)  # the retry
+    assert status_of(delivery_id) == "bounced"
     assert is_suppressed(early)
 
 
@@ -168,7 +181,8 @@ def test_tagged_feedback_records_a_send_the_worker_has_not_recorded(shared_aws):
     lead_id, message_id = new_id(), new_message_id()
     key = DeliveryKey(lead_id, CUSTOMER, slow)
     claim = ledger.claim(key)
-    feedback.handle(ses_events.delivery("event", message_id, [slow], tags(lead_id)))
+    feedback.handle(ses_events.delivery("event", message_id, [slow], tags(lead_id, CUSTOMER, key.delivery_id,
+                                                                         claim.token)))
     assert status_of(key.delivery_id) == "delivered"
     assert deliveries.get(key.delivery_id)["message_id"] == message_id
     # The worker's late record changes nothing: the status stays delivered.
@@ -181,17 +195,20 @@ def test_tags_find_the_delivery_when_the_message_id_index_lags(shared_aws, monke
     lead_id, message_id, (delivery_id,) = sent_to([ada])
     # The by_message_id GSI is eventually consistent; emulate it not having the item yet.
     monkeypatch.setattr(feedback.deliveries, "find_by_message_id", lambda _message_id: [])
-    feedback.handle(ses_events.delivery("event", message_id, [ada], tags(lead_id)))
+    feedback.handle(ses_events.delivery("event", message_id, [ada], tags(lead_id, CUSTOMER, delivery_id)))
     assert status_of(delivery_id) == "delivered"
     with pytest.raises(feedback.FeedbackNotRecorded):  # no tags (identity format): retried instead
         feedback.handle(ses_events.bounce("identity", message_id, [ada]))
 
 
 def test_the_one_ledger_entry_of_a_redirected_message_is_matched(shared_aws):
-    # Sandbox mode sends to a test address; the ledger keeps the intended recipient.
-    lead_id, message_id, (delivery_id,) = sent_to([address("real.person")])
-    feedback.handle(ses_events.delivery("event", message_id, [address("sandbox")]))
-    assert status_of(delivery_id) == "delivered"
+    # Sandbox mode sends to a test address; the ledger keeps the intended recipient and where it went.
+    lead_id, message_id, sandbox = new_id(), new_message_id(), address("sandbox")
+    key = DeliveryKey(lead_id, CUSTOMER, address("real.person"))
+    claim = ledger.claim(key, sent_to=sandbox)
+    assert ledger.mark_sent(key, claim.token, message_id)
+    feedback.handle(ses_events.delivery("event", message_id, [sandbox]))
+    assert status_of(key.delivery_id) == "delivered"
 
 
 @pytest.mark.parametrize("event_type", ["Send", "Open", "Click", "DeliveryDelay", "Subscription"])

@@ -79,7 +79,7 @@ def test_injection_in_name_is_escaped_and_adds_no_header(api_client, local_aws):
 
 
 def test_crlf_in_header_fields_cannot_add_a_header_or_recipient():
-    from chalicelib.email.mime import build_message, mailbox
+    from chalicelib.email.mime import build_message
 
     raw = build_message(
         "leadflow <alerts@leadflow.example>",
@@ -87,7 +87,7 @@ def test_crlf_in_header_fields_cannot_add_a_header_or_recipient():
         "New lead: Eve\r\nBcc: evil@example.com",
         "text",
         "<p>html</p>",
-        reply_to=mailbox("eve@example.com", "Eve\r\nBcc: evil@example.com"),
+        reply_to=("eve@example.com", "Eve\r\nBcc: evil@example.com"),
     )
     message = email.message_from_bytes(raw, policy=default_policy)
     assert message["Bcc"] is None

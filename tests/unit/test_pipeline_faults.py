@@ -40,12 +40,18 @@ def queued_messages(api_client, env, body=None):
     return lead_id, receive_all(env["NOTIFICATIONS_QUEUE"])
 
 
+def sent_tags(row) -> dict[str, str]:
+    """The message tags the worker gave SES for this row's send (SES echoes them in its events)."""
+    return {"lead_id": row["lead_id"], "kind": row["kind"], "delivery": row["delivery_id"],
+            "claim": row["claim_token"]}
+
+
 def recipients_sent(env) -> list[str]:
     return sorted(d for m in sent_emails(env) for d in set(m.destinations))
 
 
-@pytest.mark.parametrize("code,status", [("TooManyRequestsException", 429), ("InternalFailure", 500)])
-def test_ses_throttling_and_5xx_are_retried_then_sent_once(api_client, local_aws, monkeypatch, code, status):
+@pytest.mark.parametrize("code,status", [("TooManyRequestsException", 429), ("Throttling", 400)])
+def test_ses_throttling_is_retried_then_sent_once(api_client, local_aws, monkeypatch, code, status):
     _, messages = queued_messages(api_client, local_aws)
     flaky = FlakySes(aws.sesv2(), failures=3, error=client_error(code, status))
     monkeypatch.setattr(aws, "sesv2", lambda: flaky)
@@ -55,6 +61,25 @@ def test_ses_throttling_and_5xx_are_retried_then_sent_once(api_client, local_aws
         notifications.handle_batch(sqs_event(messages))
     assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
     assert {d["status"] for d in delivery_rows(local_aws)} == {"sent"}
+
+
+@pytest.mark.parametrize("code,status", [("InternalFailure", 500), ("ServiceUnavailable", 503)])
+def test_ses_5xx_is_held_not_resent(api_client, local_aws, monkeypatch, code, status):
+    """A 5xx can come after SES took the message (the local SES once stored mail and then
+    answered 500): the claim is held like a lost answer, never sent again; without SES
+    feedback it ends failed, outcome unknown, for a person to check."""
+    _, messages = queued_messages(api_client, local_aws)
+    flaky = FlakySes(aws.sesv2(), failures=1, error=client_error(code, status))
+    monkeypatch.setattr(aws, "sesv2", lambda: flaky)
+    assert notifications.handle_batch(sqs_event(messages))["batchItemFailures"]
+    held = [d for d in delivery_rows(local_aws) if d["status"] == "sending"]
+    assert len(held) == 1
+    notifications.handle_batch(sqs_event(messages))  # redelivered within the lease: held
+    monkeypatch.setattr("chalicelib.store.ledger.now_epoch", lambda: 10**10)
+    notifications.handle_batch(sqs_event(messages))  # after the lease: failed, not resent
+    assert flaky.calls == 2  # one per recipient, never a second try
+    failed = next(d for d in delivery_rows(local_aws) if d["delivery_id"] == held[0]["delivery_id"])
+    assert failed["status"] == "failed" and "outcome unknown" in failed["reason"]
 
 
 def test_permanent_rejection_is_failed_without_retry(api_client, local_aws, monkeypatch):
@@ -229,7 +254,7 @@ def test_feedback_records_a_send_the_worker_died_before_recording(api_client, lo
     sent_ids = crash_once_after_send(monkeypatch)
     notifications.handle_batch(sqs_event(messages))
     unrecorded = next(d for d in delivery_rows(local_aws) if d["status"] == "sending")
-    tags = {"lead_id": unrecorded["lead_id"], "kind": unrecorded["kind"]}
+    tags = sent_tags(unrecorded)
     feedback.handle(ses_events.delivery("event", sent_ids[0], [unrecorded["recipient"]], tags))
     row = next(d for d in delivery_rows(local_aws) if d["delivery_id"] == unrecorded["delivery_id"])
     assert row["status"] == "delivered" and row["message_id"] == sent_ids[0]
@@ -271,7 +296,7 @@ def test_send_whose_answer_is_lost_is_never_resent(api_client, local_aws, monkey
     held = next(d for d in delivery_rows(local_aws) if d["status"] == "sending")
     notifications.handle_batch(sqs_event(messages))  # within the lease: held, not resent
     assert recipients_sent(local_aws) == ["ada@example.com", "team@leadflow.example"]
-    tags = {"lead_id": held["lead_id"], "kind": held["kind"]}
+    tags = sent_tags(held)
     feedback.handle(ses_events.delivery("event", lost_ids[0], [held["recipient"]], tags))
     monkeypatch.setattr("chalicelib.store.ledger.now_epoch", lambda: 10**10)
     notifications.handle_batch(sqs_event(messages))
