@@ -3,7 +3,9 @@
 Set LEADFLOW_FAULTS to a JSON object of rates (0..1) and the runtime process
 patches the app's seams before it starts polling:
 
-    ses_throttle, ses_5xx       SES SendEmail answers TooManyRequests / InternalFailure
+    ses_throttle                SES SendEmail answers TooManyRequests (the message is not taken)
+    ses_5xx                     SES takes the message, then answers InternalFailure (500): the
+                                answer says nothing about the send, so it must not be sent again
     crash_before_send           the worker dies before it claims a send
     crash_after_send            the worker dies after SES accepted, before the ledger records it
     duplicate_stream            a stream batch is handled twice
@@ -50,10 +52,15 @@ def client_error(code: str, status: int, operation: str) -> ClientError:
     return ClientError(response, operation)
 
 
-class FlakyClient:
-    """A boto3 client proxy whose named operations fail at the configured rates."""
+# A planned failure: (fault name, error code, HTTP status, whether the real call happens first).
+Plan = tuple[str, str, int, bool]
 
-    def __init__(self, real: Any, faults: Faults, failures: dict[str, list[tuple[str, str, int]]]) -> None:
+
+class FlakyClient:
+    """A boto3 client proxy whose named operations fail at the configured rates, before the
+    real call (nothing happened) or after it (it happened, but the answer is an error)."""
+
+    def __init__(self, real: Any, faults: Faults, failures: dict[str, list[Plan]]) -> None:
         self._real, self._faults, self._failures = real, faults, failures
 
     def __getattr__(self, name: str) -> Any:
@@ -63,10 +70,14 @@ class FlakyClient:
             return attribute
 
         def call(**kwargs: Any) -> Any:
-            for fault, code, status in plans:
-                if self._faults.hit(fault):
+            for fault, code, status, after in plans:
+                if not after and self._faults.hit(fault):
                     raise client_error(code, status, name)
-            return attribute(**kwargs)
+            result = attribute(**kwargs)
+            for fault, code, status, after in plans:
+                if after and self._faults.hit(fault):
+                    raise client_error(code, status, name)
+            return result
 
         return call
 
@@ -97,8 +108,11 @@ def install(rates: dict[str, float]) -> Faults:
 
     faults = Faults(rates)
     real_sesv2, real_enrichment = aws.sesv2, aws.enrichment_dynamodb
-    ses_plan = {"send_email": [("ses_throttle", "TooManyRequestsException", 429), ("ses_5xx", "InternalFailure", 500)]}
-    throttle = [("enrichment_throttle", "ProvisionedThroughputExceededException", 400)]
+    ses_plan: dict[str, list[Plan]] = {
+        "send_email": [("ses_throttle", "TooManyRequestsException", 429, False),
+                       ("ses_5xx", "InternalFailure", 500, True)],
+    }
+    throttle: list[Plan] = [("enrichment_throttle", "ProvisionedThroughputExceededException", 400, False)]
     enrichment_plan = {"query": throttle, "get_item": throttle}
     aws.sesv2 = lambda: FlakyClient(real_sesv2(), faults, ses_plan)
     aws.enrichment_dynamodb = lambda: FlakyClient(real_enrichment(), faults, enrichment_plan)

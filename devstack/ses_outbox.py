@@ -46,6 +46,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr
@@ -159,17 +160,29 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+def _header_values(decoded: Any, raw: Any, name: str) -> list[str]:
+    """A header's decoded values; its raw text when it does not decode (SES reports what it can).
+    The email package refuses some decoded values outright (a display name with CR/LF)."""
+    try:
+        return [str(v) for v in decoded.get_all(name, [])]
+    except (ValueError, TypeError, IndexError, AttributeError):
+        return [str(v) for v in raw.get_all(name, [])]
+
+
 def _common_headers(mail: SentMail) -> dict[str, Any]:
-    message = email.message_from_bytes(mail.raw, policy=email.policy.default)
+    decoded = email.message_from_bytes(mail.raw, policy=email.policy.default)
+    raw = email.message_from_bytes(mail.raw)
     common: dict[str, Any] = {}
     for header, key in (("From", "from"), ("Reply-To", "replyTo"), ("To", "to"), ("Cc", "cc")):
-        values = [str(v) for v in message.get_all(header, [])]
+        values = _header_values(decoded, raw, header)
         if values:
             common[key] = [formatted for value in values for formatted in _split_addresses(value)]
-    if message.get("Date"):
-        common["date"] = str(message["Date"])
+    date = _header_values(decoded, raw, "Date")
+    if date:
+        common["date"] = date[0]
     common["messageId"] = mail.message_id
-    common["subject"] = str(message.get("Subject", ""))
+    subject = _header_values(decoded, raw, "Subject")
+    common["subject"] = subject[0] if subject else ""
     return common
 
 
@@ -449,6 +462,21 @@ class FeedbackPublisher:
 _publisher = FeedbackPublisher()
 
 
+def accepted(stored: Callable[[], SentMail]) -> None:
+    """The emulator's SES has stored a message (`stored` describes it): do everything else,
+    and never fail the send.
+
+    The caller's answer must say the message was taken once it was: a 500 here
+    made the app retry, and each retry sent the message again. Whatever goes
+    wrong afterwards (a message the email package cannot read, a full disk)
+    costs at most the local copy or the events, and is logged.
+    """
+    try:
+        accept(stored())
+    except Exception:  # the message is stored; only the extras are lost
+        log.exception("ses stored a message, but filing it or scheduling its events failed")
+
+
 def accept(mail: SentMail) -> None:
     """SES accepted `mail`: add the headers SES adds, file it in the outbox and hand it to the relay now,
     publish its events shortly."""
@@ -491,17 +519,21 @@ def _hook_sesv2_send(response_class: Any) -> None:
         params = json.loads(self.body)
         if "Template" in (params.get("Content") or {}):
             return result
-        raw, source = _v2_message(params)
-        accept(SentMail(
-            message_id=json.loads(result)["MessageId"],
-            raw=raw,
-            source=source,
-            destination=envelope_recipients(params.get("Destination"), raw),
-            configuration_set=params.get("ConfigurationSetName"),
-            tags=_tags(params.get("EmailTags")),
-            account_id=self.current_account,
-            region=self.region,
-        ))
+
+        def stored() -> SentMail:
+            raw, source = _v2_message(params)
+            return SentMail(
+                message_id=json.loads(result)["MessageId"],
+                raw=raw,
+                source=source,
+                destination=envelope_recipients(params.get("Destination"), raw),
+                configuration_set=params.get("ConfigurationSetName"),
+                tags=_tags(params.get("EmailTags")),
+                account_id=self.current_account,
+                region=self.region,
+            )
+
+        accepted(stored)
         return result
 
     response_class.send_email = send_email
@@ -583,8 +615,8 @@ def _hook_ses_v1(response_class: Any, backend_class: Any) -> None:
     _remember_message(backend_class, "send_email")
     original_raw, original_simple = response_class.send_raw_email, response_class.send_email
 
-    def v1_accept(self: Any, raw: bytes, source: str, destination: list[str]) -> None:
-        accept(SentMail(
+    def v1_mail(self: Any, raw: bytes, source: str, destination: list[str]) -> SentMail:
+        return SentMail(
             message_id=_last_message.value.id,
             raw=raw,
             source=source,
@@ -593,26 +625,34 @@ def _hook_ses_v1(response_class: Any, backend_class: Any) -> None:
             tags=_tags(self._get_param("Tags", [])),
             account_id=self.current_account,
             region=self.region,
-        ))
+        )
 
     def send_raw_email(self: Any) -> Any:
         result = original_raw(self)
-        raw = self._get_param("RawMessage.Data")
-        raw = raw if isinstance(raw, bytes) else str(raw).encode()
-        listed = list(self._get_param("Destinations", []) or [])
-        source = self._get_param("Source") or parseaddr(str(email.message_from_bytes(raw)["From"]))[1]
-        v1_accept(self, raw, source, listed or header_recipients(raw))
+
+        def stored() -> SentMail:
+            raw = self._get_param("RawMessage.Data")
+            raw = raw if isinstance(raw, bytes) else str(raw).encode()
+            listed = list(self._get_param("Destinations", []) or [])
+            source = self._get_param("Source") or parseaddr(str(email.message_from_bytes(raw)["From"]))[1]
+            return v1_mail(self, raw, source, listed or header_recipients(raw))
+
+        accepted(stored)
         return result
 
     def send_email(self: Any) -> Any:
         result = original_simple(self)
-        destination = self._get_param("Destination", {}) or {}
-        source = str(self._get_param("Source"))
-        raw = simple_mime(
-            source, destination, self._get_param("Message.Subject.Data", ""),
-            self._get_param("Message.Body.Text.Data"), self._get_param("Message.Body.Html.Data"),
-        )
-        v1_accept(self, raw, source, envelope_recipients(destination, raw))
+
+        def stored() -> SentMail:
+            destination = self._get_param("Destination", {}) or {}
+            source = str(self._get_param("Source"))
+            raw = simple_mime(
+                source, destination, self._get_param("Message.Subject.Data", ""),
+                self._get_param("Message.Body.Text.Data"), self._get_param("Message.Body.Html.Data"),
+            )
+            return v1_mail(self, raw, source, envelope_recipients(destination, raw))
+
+        accepted(stored)
         return result
 
     response_class.send_raw_email = send_raw_email

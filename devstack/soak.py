@@ -109,6 +109,16 @@ class Report:
         return "\n".join(lines)
 
 
+def use_stage_key(env: dict[str, str]) -> None:
+    """The reconciliation computes delivery ids as the app does: with the stage's HMAC key."""
+    from chalicelib.core.settings import get_settings
+
+    for name in ("LEADFLOW_STAGE", "HMAC_KEY", "HMAC_KEY_SECRET"):
+        if env.get(name):
+            os.environ[name] = env[name]
+    get_settings.cache_clear()
+
+
 def post_lead(api_url: str, index: int, run: str) -> str:
     body = {
         "name": f"Soak Lead {index}",
@@ -241,6 +251,7 @@ def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: 
         try:
             stack.start()
             env = {**stage_environment(config.stage), **stack.env}
+            use_stage_key(env)
             shorten_visibility(config.aws_endpoint, env["NOTIFICATIONS_QUEUE"])
             index_of: dict[str, int] = {}
             per_second = max(1, int(rate))

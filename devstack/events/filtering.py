@@ -25,10 +25,11 @@ def passes(record: dict[str, Any], patterns: Sequence[dict[str, Any]]) -> bool:
 
 
 def sqs_filterable(record: dict[str, Any]) -> dict[str, Any]:
-    """SQS patterns see the body as JSON when it is JSON, else as the plain string."""
+    """SQS patterns see the body as JSON when it is JSON, else as the plain string
+    (as a body nested too deeply to parse is: a RecursionError must not stop the poller)."""
     try:
         body = json.loads(record.get("body", ""))
-    except ValueError:
+    except (ValueError, RecursionError):
         return record
     return {**record, "body": body}
 

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from devstack.events import threads
 from devstack.events.invoker import busy
+from devstack.events.masking import mask_text
 
 log = logging.getLogger("devstack.runtime")
 
@@ -123,5 +124,10 @@ class Receiver:
                     self.handle(unit)
             except (BotoCoreError, ClientError) as exc:
                 log.error("%s: handling failed: %s", self.name, exc)
+            except Exception as exc:  # noqa: BLE001 - one poison message must not stop the poller
+                # Its messages are not deleted: they come back and, as on AWS, the queue's
+                # redrive policy (or the handler's retries) moves them to the DLQ.
+                log.error("%s: a batch could not be handled (%s: %s); its messages come back",
+                          self.name, type(exc).__name__, mask_text(str(exc))[:200])
             finally:
                 self.slots.release()

@@ -80,3 +80,18 @@ def test_a_restart_strands_no_message_for_a_visibility_timeout(resources, start_
     runtime.start()
     wait_until(lambda: bodies(runtime), timeout=15)  # well inside the 60 s visibility timeout
     assert [json.loads(b)["n"] for b in bodies(runtime)] == ["after-stop"]
+
+
+def test_a_poison_message_goes_to_the_dlq_and_the_poller_keeps_running(resources, start_runtime):
+    """A body nested deeper than the JSON parser goes (RecursionError) once crashed the
+    poller on every delivery; it is now an ordinary failing message."""
+    runtime = start_runtime("queue")
+    sqs = resources.emulator.client("sqs")
+    poison = "[" * 50_000 + "]" * 50_000
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody=poison)
+    [dead] = resources.drain(resources.queue_dlq_url, expected=1, timeout=30)
+    assert dead["Body"] == poison
+    after = json.dumps({"behaviour": "ok", "n": "after the poison"})
+    sqs.send_message(QueueUrl=resources.queue_url, MessageBody=after)
+    wait_until(lambda: after in bodies(runtime))
+    assert "crashed" not in runtime.log_text()
