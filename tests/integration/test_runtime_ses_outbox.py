@@ -220,3 +220,29 @@ def test_every_feedback_record_has_the_documented_shape_in_both_formats(fmt, req
             assert event["mail"]["tags"]["lead_id"] == ["L1"]
         else:
             assert "tags" not in event["mail"]
+
+
+def test_a_message_the_email_package_cannot_read_is_still_accepted_once(runtime_emulator, ses, feedback):
+    """The local SES stored such a message and then answered 500 (building its events failed on
+    a Reply-To whose encoded display name decodes to CR/LF); the app retried and sent it again."""
+    topic, queue = feedback
+    configuration_set = f"set-{uuid.uuid4().hex[:8]}"
+    ses.create_configuration_set(ConfigurationSetName=configuration_set)
+    ses.create_configuration_set_event_destination(
+        ConfigurationSetName=configuration_set, EventDestinationName="to-sns",
+        EventDestination={"Enabled": True, "MatchingEventTypes": ["SEND", "DELIVERY"],
+                          "SnsDestination": {"TopicArn": topic}},
+    )
+    raw = (
+        b"From: leadflow alerts <alerts@leadflow.example>\r\nTo: team@example.com\r\n"
+        b"Reply-To: =?utf-8?b?DQpCY2M6IHZpY3RpbUBldmlsLmV4YW1wbGUNCg==?= <ada@example.com>\r\n"
+        b"Subject: =?utf-8?b?eA0KWC1JbmplY3RlZDogeWVz?=\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain\r\n\r\nhello\r\n"
+    )
+    message_id = ses.send_email(
+        FromEmailAddress=SENDER, Destination={"ToAddresses": ["team@example.com"]}, Content={"Raw": {"Data": raw}},
+        ConfigurationSetName=configuration_set,
+    )["MessageId"]  # no ClientError: a 200 for the message it stored
+    assert len(list(runtime_emulator.outbox.glob(f"*-{message_id}.eml"))) == 1
+    events = events_for(runtime_emulator, queue, message_id, count=2)
+    assert [e["eventType"] for e in events] == ["Send", "Delivery"]

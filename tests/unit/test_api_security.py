@@ -189,7 +189,8 @@ def test_rate_limit_answers_429_with_retry_after_and_stores_nothing(api_client, 
     limited = post(api_client, VALID)
     assert limited.status_code == 429
     assert limited.json_body["error"] == "rate_limited"
-    assert 1 <= int(limited.headers["Retry-After"]) <= 600
+    # A sliding window: the wait can pass the window by window/limit (README, Configuration).
+    assert 1 <= int(limited.headers["Retry-After"]) <= 600 + 600 // 2
     assert len(stored_leads(local_aws)) == 2
 
 

@@ -104,3 +104,27 @@ def test_the_same_idempotency_key_after_erasure_makes_a_new_lead(admin_client):
     assert admin_client.http.delete(f"/leads/{first}", headers=AUTH).status_code == 200
     again = admin_client.http.post("/leads", headers=headers, body=json.dumps(lead).encode())
     assert again.status_code == 201 and again.json_body["id"] != first
+
+
+def test_delivery_ids_left_after_erasure_do_not_confirm_a_guessed_address(admin_client, shared_aws):
+    """An id of sha256(lead|kind|email) let anyone holding the erased row (or the audit log,
+    or the X-Leadflow-Ref of a copy) test a guessed address; the ids are keyed now."""
+    import hashlib
+
+    lead = personal_lead()
+    response = admin_client.http.post("/leads", headers={"Content-Type": "application/json"},
+                                      body=json.dumps(lead).encode())
+    lead_id = response.json_body["id"]
+    message_id = new_message_id()
+    record_sent(lead_id, "customer_confirmation", lead["email"], message_id)
+    feedback.handle(ses_events.delivery("identity", message_id, [lead["email"]]))
+    assert admin_client.http.delete(f"/leads/{lead_id}", headers=AUTH).status_code == 200
+
+    items = boto3.client("dynamodb").scan(TableName=shared_aws["DELIVERIES_TABLE"])["Items"]
+    left = [i["delivery_id"]["S"] for i in items if i["lead_id"]["S"] == lead_id]
+    audited = [line["delivery_id"] for line in audit_lines(shared_aws["AUDIT_BUCKET"])
+               if line.get("lead_id") == lead_id and "delivery_id" in line]
+    assert left and audited
+    guess = hashlib.sha256(f"{lead_id}|customer_confirmation|{lead['email'].lower()}".encode()).hexdigest()
+    for delivery_id in left + audited:
+        assert delivery_id != guess[:40] and not guess.startswith(delivery_id)

@@ -354,3 +354,16 @@ def test_ses_client_never_repeats_a_send_by_itself(monkeypatch):
     finally:
         aws.client.cache_clear()
         server.shutdown()
+
+
+def test_a_request_nested_too_deeply_goes_to_the_dlq_at_once(local_aws):
+    """json.loads raises RecursionError, not ValueError: it was retried three times as a crash."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=local_aws["NOTIFICATIONS_QUEUE"])["QueueUrl"]
+    deep = '{"type": "notification.request", "data": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    sqs.send_message(QueueUrl=url, MessageBody=deep)
+    assert notifications.handle_batch(sqs_event(receive_all(local_aws["NOTIFICATIONS_QUEUE"]))) == {
+        "batchItemFailures": []
+    }
+    [dead] = receive_all(local_aws["NOTIFICATIONS_DLQ"])
+    assert dead["MessageAttributes"]["reason"]["StringValue"] == "invalid notification message: JSON nested too deeply"
