@@ -85,5 +85,15 @@ def test_content_types_and_odd_headers(fuzz_api, body, content_type, key, origin
 def test_same_key_other_body_is_a_conflict(fuzz_api, body, other):
     key = fresh_key()
     checks.post_lead(fuzz_api, json.dumps(body).encode(), key=key)
-    # 409 unless the two bodies happen to be the same lead.
+    # 409 unless the two bodies happen to be the same lead, or are another person's (the key's scope).
     checks.post_lead(fuzz_api, json.dumps(other).encode(), key=key)
+
+
+@fuzz_settings(0.05)
+@given(body=strategies.valid_bodies(), other=strategies.valid_bodies())
+def test_same_key_same_person_other_body_is_a_conflict(fuzz_api, body, other):
+    key = fresh_key()
+    checks.post_lead(fuzz_api, json.dumps(body).encode(), key=key)
+    other = {**other, "email": body["email"]}
+    response = checks.post_lead(fuzz_api, json.dumps(other).encode(), key=key)
+    assert response.status_code == (201 if other == body else 409)

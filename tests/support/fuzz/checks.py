@@ -115,18 +115,20 @@ def post_lead(
         assert stored is not None
         assert_stored_as_expected(stored, expectation)
         if key:
-            api.keys[key] = (expectation.body, lead_id)
+            api.keys[(key, oracle.idempotency_scope(expectation.body))] = (expectation.body, lead_id)
     return response
 
 
 def expected_statuses(
     api: FuzzApi, expectation: oracle.Expectation, key: str | None
 ) -> tuple[set[int], str | None]:
-    """The oracle's statuses, adjusted for an Idempotency-Key the app has seen before."""
+    """The oracle's statuses, adjusted for an Idempotency-Key the app has seen before
+    from the same person (the key's scope)."""
     statuses = set(expectation.statuses)
-    if key is None or key not in api.keys or not expectation.may_store:
+    scoped = (key, oracle.idempotency_scope(expectation.body))
+    if key is None or scoped not in api.keys or not expectation.may_store:
         return statuses, None
-    first_body, first_id = api.keys[key]
+    first_body, first_id = api.keys[scoped]
     statuses.discard(201)
     if first_body == expectation.body:
         statuses.add(201)

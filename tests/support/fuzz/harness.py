@@ -16,8 +16,8 @@ class FuzzApi:
         self.client = client
         self.env = env
         self.dynamodb = dynamodb
-        # Idempotency-Key -> (parsed body, lead id) for keys the app has accepted.
-        self.keys: dict[str, tuple[Any, str]] = {}
+        # (Idempotency-Key, its scope) -> (parsed body, lead id) for keys the app has accepted.
+        self.keys: dict[tuple[str, str | None], tuple[Any, str]] = {}
 
     def __repr__(self) -> str:
         return f"FuzzApi(<{len(self.keys)} idempotency keys seen>)"

@@ -20,7 +20,10 @@ from typing import Any
 MAX_BODY = 16 * 1024
 MAX_KEY = 128
 FIELDS = ("name", "email", "phone", "message", "source", "metadata", "_gotcha")
-OPTIONAL_BLANKABLE = ("phone", "message", "metadata")  # null or "" means "not given"
+OPTIONAL_BLANKABLE = ("phone", "message", "metadata", "source")  # null or "" means "not given"
+# RFC 2047's opener: refused in every value that can reach a mail header (names, metadata keys,
+# addresses), since a mail reader would decode what follows it.
+ENCODED_WORD = "=?"
 
 
 class Unknown:
@@ -77,7 +80,7 @@ def check_name(value: Any) -> Any:
     if not isinstance(value, str):
         return INVALID
     trimmed = value.strip()
-    if not 1 <= len(trimmed) <= 200 or any(single_line_bad(c) for c in trimmed):
+    if not 1 <= len(trimmed) <= 200 or any(single_line_bad(c) for c in trimmed) or ENCODED_WORD in trimmed:
         return INVALID
     return trimmed
 
@@ -86,7 +89,7 @@ def check_email(value: Any) -> Any:
     if not isinstance(value, str):
         return INVALID
     address = value.strip()
-    if len(address) > 254 or address.count("@") != 1:
+    if len(address) > 254 or address.count("@") != 1 or ENCODED_WORD in address:
         return INVALID
     local, domain = address.split("@")
     if not local or len(local) > 64 or "." not in domain:
@@ -120,7 +123,7 @@ def check_metadata(value: Any) -> Any:
     if not isinstance(value, dict) or len(value) > 20:
         return INVALID
     for key, item in value.items():
-        if not 1 <= len(key) <= 64 or any(single_line_bad(c) for c in key):
+        if not 1 <= len(key) <= 64 or any(single_line_bad(c) for c in key) or ENCODED_WORD in key:
             return INVALID
         if not isinstance(item, str) or len(item) > 500 or any(free_text_bad(c) for c in item):
             return INVALID
@@ -156,7 +159,7 @@ def clean_lead(body: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str], 
     """(clean lead or None, invalid fields, any undecidable field)."""
     problems = [key for key in body if key not in FIELDS]
     problems += [key for key in ("name", "email") if key not in body]
-    if "_gotcha" in body and not isinstance(body["_gotcha"], str):
+    if body.get("_gotcha") is not None and not isinstance(body["_gotcha"], str):
         problems.append("_gotcha")
     lead: dict[str, Any] = {"source": "website"}
     unsure = False
@@ -203,6 +206,14 @@ def expect(content_type: str | None, idempotency_key: str | None, raw: bytes) ->
     if unsure:
         return Expectation({201, 400}, body=body, reasons=["undecided field"])
     return Expectation({201}, lead=lead, body=body)
+
+
+def idempotency_scope(body: Any) -> str | None:
+    """Whose key it is: an Idempotency-Key belongs to the lead's email (any case), so
+    another person's request with the same key is not a replay, nor a conflict."""
+    if not isinstance(body, dict) or not isinstance(body.get("email"), str) or body["email"].count("@") != 1:
+        return None
+    return body["email"].strip().lower()
 
 
 def stored_value_is_acceptable(name: str, value: Any) -> bool:

@@ -20,6 +20,17 @@ EDGE_CHARACTERS = [
     "\u05e9\u05dc\u05d5\u05dd", "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627", "e\u0301",
     "\ud800", "\udfff", "\U0001fae8", "%00", "\\u0000", "<script>", "\"", "'", "\\",
     "Bcc: x@evil.example", "=?utf-8?b?AA==?=",
+    # Encoded words a mail reader decodes into line breaks and headers, and address lists.
+    "=?utf-8?b?DQpCY2M6IHZpY3RpbUBldmlsLmV4YW1wbGUNClgtSW5qZWN0ZWQ6IHllcw==?=",
+    "=?utf-8?q?=0D=0ABcc:_victim@evil.example?=", "=?ISO-8859-1?B?DQoNCmJvZHk=?=", "=?", "?=",
+    ", victim@evil.example", "; victim@evil.example", "\"Eve\" <eve@evil.example>", "<victim@evil.example>",
+]
+# Whole values that smuggle a second recipient or an encoded word into an address field.
+HOSTILE_ADDRESSES = [
+    "ada@example.com, victim@evil.example", "ada@example.com,victim@evil.example",
+    "ada@example.com;victim@evil.example",
+    "Ada <ada@example.com>", "\"ada@example.com\" <victim@evil.example>", "=?utf-8?b?YQ==?=@example.com",
+    "ada=?utf-8?q?=0D=0A?=@example.com", "ada@example.com\r\nBcc: victim@evil.example", "a,b@example.com",
 ]
 
 edge_text = st.lists(
@@ -72,12 +83,13 @@ _name_chars = st.characters(
     exclude_categories=["Cc", "Cs", "Zl", "Zp", "Cf"], exclude_characters=["\u200c", "\u200d"]
 )
 valid_names = st.one_of(
-    st.text(_name_chars, min_size=1, max_size=60).filter(lambda s: 1 <= len(s.strip()) <= 200),
+    st.text(_name_chars, min_size=1, max_size=60).filter(lambda s: 1 <= len(s.strip()) <= 200 and "=?" not in s),
     st.sampled_from(
         [
             "Ada Lovelace", "  Grace Hopper  ", "\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627",
             "\u05e9\u05dc\u05d5\u05dd", "\U0001f468\u200d\U0001f469\u200d\U0001f467",
             "<script>alert(1)</script>", "Robert'); DROP TABLE leads;--", "n" * 200, "\U0010fffd" * 5,
+            '"Eve" <eve@evil.example>, Bcc: victim@evil.example', "Ünï 名 ?= x", "a\\\"b",
         ]
     ),
 )
@@ -91,7 +103,7 @@ valid_messages = st.one_of(
 valid_phones = st.text(alphabet="0123456789 +-().", min_size=1, max_size=40)
 valid_sources = st.from_regex(r"[a-z0-9_-]{1,64}", fullmatch=True)
 valid_metadata = st.dictionaries(
-    st.text(_name_chars, min_size=1, max_size=64),
+    st.text(_name_chars, min_size=1, max_size=64).filter(lambda s: "=?" not in s),
     st.text(_text_chars, max_size=50),
     max_size=20,
 )
@@ -150,7 +162,8 @@ def one_rule_broken(draw: st.DrawFn) -> dict[str, Any]:
 
 def hostile_value(name: str) -> st.SearchStrategy[Any]:
     """Mostly plausible, often broken, sometimes of the wrong type entirely."""
-    return st.one_of(VALID_BY_FIELD[name], any_text, huge_text, json_values)
+    extra = [st.sampled_from(HOSTILE_ADDRESSES)] if name == "email" else []
+    return st.one_of(VALID_BY_FIELD[name], any_text, huge_text, json_values, *extra)
 
 
 @st.composite
