@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chalicelib.core.keys import KeyPurpose, is_signed, keyed_digest
+from chalicelib.core import keys
 
 SIGNATURE_FIELD = "signature"
 
@@ -25,10 +25,10 @@ def _canonical(lead: Any, enrichment: Any) -> str:
 
 
 def signature(lead: dict[str, Any], enrichment: dict[str, Any]) -> str:
-    return keyed_digest(KeyPurpose.LEAD_EVENT, _canonical(lead, enrichment))
+    return keys.keyed_digest(keys.KeyPurpose.LEAD_EVENT, _canonical(lead, enrichment))
 
 
 def is_genuine(message: dict[str, Any]) -> bool:
     """Whether a lead.created message is one the stream handler published, unchanged."""
     canonical = _canonical(message.get("lead"), message.get("enrichment"))
-    return is_signed(KeyPurpose.LEAD_EVENT, canonical, message.get(SIGNATURE_FIELD))
+    return keys.is_signed(keys.KeyPurpose.LEAD_EVENT, canonical, message.get(SIGNATURE_FIELD))

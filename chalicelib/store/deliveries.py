@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.core import aws
+from chalicelib.core import aws, keys
 from chalicelib.core.clock import iso_utc, now_epoch
-from chalicelib.core.keys import KeyPurpose, keyed_digest
 from chalicelib.core.masking import mask_text
 from chalicelib.core.settings import get_settings
 from chalicelib.core.states import DeliveryStatus
@@ -45,7 +44,8 @@ class DeliveryKey:
         keyed (HMAC), so an id cannot confirm a guessed address. Rows written before the
         key existed (plain SHA-256 ids) keep their ids: they are found by lead and by
         SES message id, never recomputed, so they need no migration."""
-        return keyed_digest(KeyPurpose.DELIVERY_ID, f"{self.ref_id}|{self.kind}|{self.recipient.strip().lower()}", 40)
+        identity = f"{self.ref_id}|{self.kind}|{self.recipient.strip().lower()}"
+        return keys.keyed_digest(keys.KeyPurpose.DELIVERY_ID, identity, 40)
 
 
 def table() -> str:

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.core import aws
+from chalicelib.core import aws, keys
 from chalicelib.core.clock import now_epoch
-from chalicelib.core.keys import KeyPurpose, keyed_digest
 from chalicelib.core.settings import get_settings
 from chalicelib.store.items import from_item, to_item
 
@@ -28,7 +27,7 @@ def _table() -> str:
 
 def record_key(key: str, scope: str) -> str:
     """The record of `key` within `scope` (the lead's email, case-insensitive)."""
-    return keyed_digest(KeyPurpose.IDEMPOTENCY, f"{scope.strip().lower()}\n{key}")
+    return keys.keyed_digest(keys.KeyPurpose.IDEMPOTENCY, f"{scope.strip().lower()}\n{key}")
 
 
 def find_replay(key: str | None, scope: str, fingerprint: str) -> str | None:

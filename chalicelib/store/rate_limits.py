@@ -23,9 +23,8 @@ import ipaddress
 import math
 from typing import Any
 
-from chalicelib.core import aws
+from chalicelib.core import aws, keys
 from chalicelib.core.clock import now_epoch
-from chalicelib.core.keys import KeyPurpose, keyed_digest
 from chalicelib.core.settings import get_settings
 
 IPV6_CLIENT_PREFIX = 64
@@ -51,7 +50,7 @@ def client_network(client_id: str) -> str:
 
 
 def client_bucket(client_id: str, window_start: int) -> str:
-    return f"{keyed_digest(KeyPurpose.RATE_LIMIT, client_network(client_id), 32)}#{window_start}"
+    return f"{keys.keyed_digest(keys.KeyPurpose.RATE_LIMIT, client_network(client_id), 32)}#{window_start}"
 
 
 def _hits(item: dict[str, Any] | None) -> int:
@@ -103,7 +102,7 @@ def acquire(client_id: str) -> int | None:
 
 
 def _confirmation_bucket(recipient: str) -> str:
-    return "confirm#" + keyed_digest(KeyPurpose.CONFIRMATION_LIMIT, recipient.strip().lower(), 32)
+    return "confirm#" + keys.keyed_digest(keys.KeyPurpose.CONFIRMATION_LIMIT, recipient.strip().lower(), 32)
 
 
 def admit_confirmation(recipient: str, delivery_id: str) -> bool:

@@ -33,7 +33,8 @@ CANARY_TEMPLATE = {
 RESOURCE_POLICY_KEYS = (".KeyPolicy", ".PolicyDocument")
 DECLINED = {check for skips in scan_skips.FUNCTION_SKIPS.values() for check, _ in skips} | {
     scan_skips.TABLE_CMK[0], scan_skips.QUEUE_SSE[0], scan_skips.BUCKET_ACCESS_LOGS[0],
-    scan_skips.LOG_GROUP_ONE_YEAR[0], scan_skips.API_CACHE[0],
+    scan_skips.LOG_GROUP_ONE_YEAR[0], scan_skips.API_CACHE[0], scan_skips.SECRET_CMK[0],
+    scan_skips.SECRET_ROTATION[0],
 }
 
 
