@@ -19,7 +19,6 @@ key cannot be computed from a guessed one without the key.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from typing import Any
 
@@ -38,6 +37,8 @@ class LimiterContended(RuntimeError):
 
 def client_network(client_id: str) -> str:
     """What one client is: its IPv4 address, or the /64 of its IPv6 address."""
+    import ipaddress  # here, not at module level: a few ms of every API cold start
+
     try:
         address = ipaddress.ip_address(client_id.strip())
     except ValueError:
