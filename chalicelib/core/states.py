@@ -96,3 +96,13 @@ class LeadKind(StrEnum):
 
     TEAM_ALERT = "team_alert"
     CUSTOMER_CONFIRMATION = "customer_confirmation"
+
+
+class MessageTag(StrEnum):
+    """The SES message tags of each send, which SES echoes in its feedback events
+    (configuration-set format): the feedback handler matches events by them."""
+
+    LEAD = "lead_id"
+    KIND = "kind"
+    DELIVERY = "delivery"  # the ledger row's delivery id
+    CLAIM = "claim"  # the claim token of the send: proves an event is about that very send

@@ -38,12 +38,9 @@ from chalicelib.core.clock import iso_utc
 from chalicelib.core.digest import digest
 from chalicelib.core.logs import get_logger
 from chalicelib.core.masking import mask_email, mask_text
-from chalicelib.core.states import REJECTABLE, DeliveryStatus
+from chalicelib.core.states import REJECTABLE, DeliveryStatus, MessageTag
 from chalicelib.pipeline import audit
 from chalicelib.store import deliveries, suppression
-
-# The message tags the worker sets (pipeline/sending.py), as SES echoes them.
-TAG_LEAD, TAG_KIND, TAG_DELIVERY, TAG_CLAIM = "lead_id", "kind", "delivery", "claim"
 
 
 class FeedbackType(StrEnum):
@@ -179,7 +176,7 @@ def addressed_to(delivery: dict[str, Any], recipient: str) -> bool:
 
 def _by_tags(event: FeedbackEvent, recipient: str) -> dict[str, Any] | None:
     """A consistent read by key, from the tags, when the message-id index lags behind."""
-    delivery_id = event.tags.get(TAG_DELIVERY)
+    delivery_id = event.tags.get(MessageTag.DELIVERY)
     if not delivery_id:
         return None
     record = deliveries.get(delivery_id)
@@ -297,7 +294,7 @@ def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Out
 def adopt(event: FeedbackEvent, recipient: str) -> Outcome | None:
     """A tagged event for a send the ledger never recorded: adopted only with the send's
     claim token and for the address that send went to. None: take the ordinary path."""
-    delivery_id, claim, target = event.tags.get(TAG_DELIVERY), event.tags.get(TAG_CLAIM), _target(event)
+    delivery_id, claim, target = event.tags.get(MessageTag.DELIVERY), event.tags.get(MessageTag.CLAIM), _target(event)
     if not delivery_id or not claim or target is None:
         return None
     row = deliveries.get(delivery_id)

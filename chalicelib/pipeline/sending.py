@@ -6,7 +6,7 @@ from chalicelib.core import metrics
 from chalicelib.core.logs import get_logger
 from chalicelib.core.masking import mask_email
 from chalicelib.core.settings import get_settings
-from chalicelib.core.states import ClaimState, DeliveryStatus, LeadKind, SendOutcome
+from chalicelib.core.states import ClaimState, DeliveryStatus, LeadKind, MessageTag, SendOutcome
 from chalicelib.email import ses
 from chalicelib.email.mime import build_message, split_mailbox
 from chalicelib.email.rendering import render
@@ -18,8 +18,6 @@ ABANDONED_REASON = (
     "not resent, to avoid a duplicate"
 )
 SUPPRESSED_REASON = "address is on the suppression list"
-# The message tags SES echoes in its feedback events (configuration-set format).
-TAG_LEAD, TAG_KIND, TAG_DELIVERY, TAG_CLAIM = "lead_id", "kind", "delivery", "claim"
 
 
 def limit_reason() -> str:
@@ -28,7 +26,8 @@ def limit_reason() -> str:
 
 
 class RetryLater(Exception):
-    """The job must come back later (throttling, 5xx, a send in progress elsewhere)."""
+    """The job must come back later (throttling, a send held while its outcome is unknown,
+    a send in progress elsewhere)."""
 
 
 def destination(job: EmailJob) -> str:
@@ -99,7 +98,10 @@ def _send_claimed(job: EmailJob, token: str) -> SendOutcome:
         )
         _, sender_address = split_mailbox(job.sender)
         # The claim token lets SES feedback complete this very send if its record is lost.
-        tags = {TAG_LEAD: job.ref_id, TAG_KIND: job.kind, TAG_DELIVERY: key.delivery_id, TAG_CLAIM: token}
+        tags: dict[str, str] = {
+            MessageTag.LEAD: job.ref_id, MessageTag.KIND: job.kind, MessageTag.DELIVERY: key.delivery_id,
+            MessageTag.CLAIM: token,
+        }
         message_id = ses.send_raw(raw, sender_address, [recipient], tags)
     except ses.SendOutcomeUnknown as error:
         # Keep the claim: SES feedback for the message adopts it (sent), or the

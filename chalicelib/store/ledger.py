@@ -130,7 +130,7 @@ def mark_skipped(key: DeliveryKey, token: str, reason: str) -> bool:
 
 
 def release_for_retry(key: DeliveryKey, token: str, reason: str) -> bool:
-    """Give the claim back after a retryable error (throttling, 5xx)."""
+    """Give the claim back after a retryable error (throttling, no connection)."""
     return deliveries.update(
         key.delivery_id,
         {"status": DeliveryStatus.QUEUED, "reason": reason, "updated_at": iso_utc()},
