@@ -60,9 +60,16 @@ def header_safe(value: str) -> str:
     return " ".join(_CONTROL_RE.sub(" ", value).split())
 
 
+# A word longer than this cannot be folded onto a 78-character line; encoded words can be split.
+_MAX_PLAIN_WORD = 60
+
+
 def is_plain(text: str) -> bool:
-    """Text that may be written into a header as it is."""
-    return text.isascii() and text.isprintable() and ENCODED_WORD_OPENER not in text
+    """Text that may be written into a header as it is (and folded at its spaces)."""
+    return (
+        text.isascii() and text.isprintable() and ENCODED_WORD_OPENER not in text
+        and all(len(word) <= _MAX_PLAIN_WORD for word in text.split())
+    )
 
 
 def header_text(value: str, name: str) -> HeaderValue:
