@@ -25,7 +25,9 @@ def fuzz_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzApi]:
     from moto import mock_aws
 
     import app as app_module
+    from devstack import emulator_dynamodb
     from devstack.provision import provision_in_process
+    from moto.dynamodb.models import DynamoDBBackend
 
     tmp = tmp_path_factory.mktemp("fuzz")
     with pytest.MonkeyPatch.context() as patch:
@@ -34,6 +36,9 @@ def fuzz_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzApi]:
         # The local stage's generous limit, raised further: the fuzzer is one client.
         env = {**stage_env(), **BASE_TEST_ENV, "LEADFLOW_OUTBOX": str(tmp / "outbox"), "RATE_LIMIT_MAX": "100000000"}
         apply_env(patch, env)
+        # The emulator's TransactWriteItems (same semantics): moto's own deep-copies every table it
+        # names, which over the long profile's ~13,000 requests grew the process past 20 GB.
+        patch.setattr(DynamoDBBackend, "transact_write_items", emulator_dynamodb.transact_write_items)
         with mock_aws():
             env.update(provision_in_process())
             apply_env(patch, env)
