@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from devstack import console, lifeline
@@ -71,15 +69,12 @@ def main(argv: list[str] | None = None) -> None:
     console.quiet_logger("devstack.runtime")
     console.quiet_app_output()
     runtime = EventRuntime(options_from(args))
-    stopping = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
+    stop = lifeline.StopSignal()
     runtime.start(prepare=install_faults)
     if args.ready_file:
         args.ready_file.parent.mkdir(parents=True, exist_ok=True)
         args.ready_file.write_text("ready\n", encoding="utf-8")
-    while not stopping.wait(1.0):
-        pass
+    stop.wait()
     runtime.stop()
     logging.getLogger("devstack.runtime").info("event runtime stopped")
 
