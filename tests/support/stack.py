@@ -40,9 +40,13 @@ def post_lead(stack: LocalStack, **fields: str) -> str:
         return str(json.loads(response.read())["id"])
 
 
-def call(stack: LocalStack, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    """One JSON request to the stack's API with the local admin token; (status, parsed body)."""
-    headers = {"Authorization": f"Bearer {DEFAULT_ADMIN_TOKEN}", "Content-Type": "application/json"}
+def call(
+    stack: LocalStack, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+    token: str | None = DEFAULT_ADMIN_TOKEN,
+) -> tuple[int, Any]:
+    """One JSON request to the stack's API (with the local admin token unless token=None); (status, body)."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {}),
+               **(headers or {})}
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(stack.config.api_url + path, data=data, headers=headers, method=method)
     try:
