@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # checkov's own environment (requirements-scan.txt says why it is apart).
 SCAN_VENV := $(VENV)/scan
 
-.PHONY: run test lint bench clean
+.PHONY: run emulator test lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-scan.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-scan.txt
 
 run: $(STAMP)
 	$(PY) -m devstack $(ARGS)
+
+# The local stack without its API, for a plain `chalice local --stage local` of your own.
+emulator: $(STAMP)
+	$(PY) -m devstack --no-api $(ARGS)
 
 test: lint
 	$(PY) -m pytest

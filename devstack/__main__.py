@@ -57,6 +57,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     lines.add_argument("--quiet", dest="quiet", action="store_true", default=None,
                        help="hide the per-request lines: API access log, handler invocations, SES sends, app logs")
     lines.add_argument("--verbose", dest="quiet", action="store_false", help="show them (the default)")
+    parser.add_argument("--no-api", dest="with_api", action="store_false",
+                        help="everything but the API (`make emulator`): serve it yourself with "
+                             "`chalice local --stage local`")
     return parser.parse_args(argv)
 
 
@@ -74,9 +77,13 @@ def banner(stack: LocalStack, earlier_emails: int) -> str:
     def line(name: str, where: str, what: str = "") -> str:
         return f"  {name:<13} {where:<30} {what}".rstrip()
 
-    lines = ["", "leadflow local stack is up", line("API", config.api_url, "POST /leads, GET /health")]
+    lines = ["", "leadflow local stack is up"]
+    if config.with_api:
+        lines.append(line("API", config.api_url, "POST /leads, GET /health"))
+    else:
+        lines.append(line("API", "not started", "run: .venv/bin/chalice local --stage local --no-autoreload"))
     lines.append(line("mail viewer", config.mail_url, "every email SES accepted, its status, SES feedback buttons"))
-    if serves_html(config.api_url + "/admin"):
+    if config.with_api and serves_html(config.api_url + "/admin"):
         lines.append(line("dashboard", config.api_url + "/admin", f"admin token: {config.admin_token}"))
     else:
         lines.append(line("admin token", config.admin_token))
@@ -104,6 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     config = StackConfig.from_environment()
     if args.quiet is not None:
         config.quiet = args.quiet
+    config.with_api = args.with_api
     earlier_emails = len(outbox.message_files(config.outbox))
     stack = LocalStack(config)
     try:

@@ -58,9 +58,10 @@ def main(argv: list[str]) -> None:
 
     from chalice.cli import main as chalice_main
 
-    from devstack import console, lifeline
+    from devstack import console, lifeline, stage_env
 
     lifeline.watch_parent()
+    stage_env.keep_stack_environment()
     install_gateway_responses()
     # "Found credentials in environment variables." and the like, on the first AWS call of each client.
     logging.getLogger("botocore").setLevel(logging.WARNING)

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from devstack import console, lifeline
+from devstack import console, lifeline, stage_env
 from devstack.events.engine import EventRuntime, RuntimeOptions
 from infra.project import PROJECT_ROOT
 
@@ -58,6 +58,7 @@ def install_faults() -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     lifeline.watch_parent()
+    stage_env.keep_stack_environment()
     if not os.environ.get("AWS_ENDPOINT_URL"):
         # It creates queues and subscriptions: never let it loose on a real account.
         sys.exit("AWS_ENDPOINT_URL is not set: the local event runtime only runs against the emulator")

@@ -38,7 +38,8 @@ def configure(stage: str) -> None:
         if not os.environ.get("AWS_ENDPOINT_URL"):
             # Never let a real profile answer for the emulator.
             os.environ.pop("AWS_PROFILE", None)
-        values = {**local_defaults(), **values}
+        # The emulator this machine's stack runs (LEADFLOW_AWS_PORT) over the stage's default one.
+        values = {**values, **local_defaults()}
     for key, value in values.items():
         if value and not os.environ.get(key):
             os.environ[key] = value

@@ -23,6 +23,7 @@ import pytest
 from devstack.lifeline import Lifeline
 from devstack.provision import local_client, stage_environment
 from devstack.stack import free_port, wait_for_http
+from devstack.stage_env import without_stack_owned
 from infra.project import PROJECT_ROOT
 
 ADMIN_TOKEN = "test-admin-token"
@@ -36,7 +37,8 @@ BASE_TEST_ENV = {
 
 
 def stage_env(stage: str = "local") -> dict[str, str]:
-    return stage_environment(stage)
+    """The stage's variables, without the emulator address and credentials each test sets itself."""
+    return without_stack_owned(stage_environment(stage))
 
 
 def reset_app_caches() -> None:
