@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from devstack import outbox, smtp_relay
-from devstack.stack import LocalStack, StackConfig, serves_html
+from devstack.stack import LocalStack, StackConfig, remove_run_file, serves_html, write_run_file
 from infra.project import PROJECT_ROOT
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -77,7 +77,7 @@ def banner(stack: LocalStack, earlier_emails: int) -> str:
     lines = ["", "leadflow local stack is up", line("API", config.api_url, "POST /leads, GET /health")]
     lines.append(line("mail viewer", config.mail_url, "every email SES accepted, its status, SES feedback buttons"))
     if serves_html(config.api_url + "/admin"):
-        lines.append(line("dashboard", config.api_url + "/admin", f"admin token: {config.admin_token}"))
+        lines.append(line("dashboard", config.api_url + "/admin", f"sign in with the admin token {config.admin_token}"))
     else:
         lines.append(line("admin token", config.admin_token))
     lines.append(line("AWS emulator", config.aws_endpoint, "moto server"))
@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     stack = LocalStack(config)
     try:
         stack.start()
+        write_run_file(config)
         print(banner(stack, earlier_emails), flush=True)
         while True:
             time.sleep(0.5)
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         # A second Ctrl-C must not abort the clean-up half way.
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
+        remove_run_file()
         stack.stop()
         print("leadflow local stack stopped", flush=True)
 

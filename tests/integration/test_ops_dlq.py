@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.pipeline import dead_letters
 from ops import dlq
 from tests.support import ses_events
 from tests.support.aws import PROJECT_ROOT, Emulator, stream_shard_records
@@ -30,7 +31,7 @@ FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:leadflow-local-{}
 @pytest.fixture
 def ops_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     # Short polls: the emulator has no SQS server sampling to defeat.
-    monkeypatch.setattr(dlq, "RECEIVE_WAIT_SECONDS", 0)
+    monkeypatch.setattr(dead_letters, "RECEIVE_WAIT_SECONDS", 0)
     yield emulator
 
 
