@@ -79,7 +79,7 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         _ddb("RateLimits", ("UpdateItem",), "RateLimitTable"),
         _ddb(
             "Deliveries",
-            ("GetItem", "UpdateItem", "Query"),
+            ("GetItem", "BatchGetItem", "UpdateItem", "Query"),
             "DeliveriesTable",
             "DeliveriesTable/index/by_lead",
             # The dashboard's status filter and health counts; erasure by address.

@@ -23,8 +23,9 @@ from chalicelib.api.http import ApiError, Problem, json_response, validation_fai
 from chalicelib.core import metrics
 from chalicelib.core.clock import iso_utc
 from chalicelib.core.rules import is_valid_email, normalise_email
-from chalicelib.core.states import DeliveryStatus, LeadStatus
+from chalicelib.core.states import DeliveryStatus, LeadKind, LeadStatus
 from chalicelib.store import deliveries, idempotency, leads
+from chalicelib.store.deliveries import DeliveryKey
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -183,30 +184,60 @@ def _leads_with_status(query: ListQuery) -> tuple[list[dict[str, Any]], str | No
     return items, (_encode_status_cursor(last) if last else None)
 
 
-def page_of_leads(query: ListQuery) -> tuple[list[dict[str, Any]], str | None]:
+# What a row of the list shows (the detail and the CSV read every field).
+LIST_FIELDS = ("id", "created_at", "status", "source", "name", "email", "erased_at")
+
+
+def page_of_leads(query: ListQuery, fields: tuple[str, ...] = ()) -> tuple[list[dict[str, Any]], str | None]:
     if query.status is not None:
-        return _leads_with_status(query)
+        items, cursor = _leads_with_status(query)
+        return ([{k: v for k, v in item.items() if k in fields} for item in items] if fields else items), cursor
     try:
         return leads.list_newest(
-            query.limit, query.cursor, email=query.email, source=query.source, since=query.since, until=query.until
+            query.limit, query.cursor, email=query.email, source=query.source, since=query.since, until=query.until,
+            fields=fields,
         )
     except leads.BadCursor:
         raise _bad_cursor() from None
 
 
-def notification_summaries(lead_ids: list[str]) -> dict[str, list[dict[str, str]]]:
-    """Each lead's notifications as {kind, status}, one by_lead query per lead, side by side."""
-    if not lead_ids:
-        return {}
+def _expected_keys(item: dict[str, Any]) -> list[DeliveryKey]:
+    """The emails a lead.created for this lead makes (pipeline/jobs.py), by their ledger keys."""
+    from chalicelib.pipeline.jobs import team_recipients
 
-    def summary(lead_id: str) -> list[dict[str, str]]:
+    if leads.is_tombstone(item) or not item.get("email"):
+        return []
+    lead_id = str(item["id"])
+    keys = [DeliveryKey(lead_id, LeadKind.TEAM_ALERT, a) for a in team_recipients(str(item.get("source", "website")))]
+    return [*keys, DeliveryKey(lead_id, LeadKind.CUSTOMER_CONFIRMATION, str(item["email"]))]
+
+
+def notification_summaries(items: list[dict[str, Any]]) -> dict[str, list[dict[str, str]]]:
+    """Each lead's notifications as {kind, status}: one BatchGetItem for the page, by the keys
+    the pipeline uses; a lead none of whose rows are found that way (routing changed since,
+    say) is looked up through the by_lead index instead."""
+    expected = {str(item["id"]): _expected_keys(item) for item in items}
+    rows = deliveries.get_many([key.delivery_id for keys in expected.values() for key in keys])
+
+    def summary(found: list[dict[str, Any]]) -> list[dict[str, str]]:
+        ordered = sorted(found, key=lambda d: (d.get("created_at", ""), d.get("kind", "")))
         return [
             {"kind": str(d.get("kind", "")), "status": DeliveryStatus(str(d.get("status", "queued"))).public}
-            for d in _sorted_deliveries(lead_id)
+            for d in ordered
         ]
 
-    with ThreadPoolExecutor(max_workers=min(LOOKUP_THREADS, len(lead_ids))) as pool:
-        return dict(zip(lead_ids, pool.map(summary, lead_ids), strict=True))
+    result: dict[str, list[dict[str, str]]] = {}
+    missing: list[str] = []
+    for lead_id, keys in expected.items():
+        found = [rows[key.delivery_id] for key in keys if key.delivery_id in rows]
+        if found:
+            result[lead_id] = summary(found)
+        else:
+            missing.append(lead_id)
+    if missing:
+        with ThreadPoolExecutor(max_workers=min(LOOKUP_THREADS, len(missing))) as pool:
+            result.update(zip(missing, pool.map(lambda i: summary(deliveries.list_for_lead(i)), missing), strict=True))
+    return result
 
 
 def list_leads(params: Mapping[str, str] | None) -> Response:
@@ -218,8 +249,8 @@ def list_leads(params: Mapping[str, str] | None) -> Response:
 
         return admin_export.leads_csv(params)
     query = ListQuery(params)
-    items, next_cursor = page_of_leads(query)
-    summaries = notification_summaries([str(item["id"]) for item in items])
+    items, next_cursor = page_of_leads(query, LIST_FIELDS)
+    summaries = notification_summaries(items)
     body = {
         "items": [{**lead_view(item), "notifications": summaries.get(str(item["id"]), [])} for item in items],
         "next_cursor": next_cursor,

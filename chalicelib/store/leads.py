@@ -126,8 +126,10 @@ def list_newest(
     source: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    fields: tuple[str, ...] = (),
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of leads, newest first, and the cursor of the next page (None: no more).
+    `fields`: read only these (a list view needs no message).
 
     `email` (exact) reads the by_email index, `source` the by_source index (with
     both, the source filters the address's leads); `since`/`until` bound
@@ -152,10 +154,16 @@ def list_newest(
         "ScanIndexForward": False,
         "Limit": limit,
     }
+    names: dict[str, str] = {}
     if email and source:
         query["FilterExpression"] = "#src = :src"
-        query["ExpressionAttributeNames"] = {"#src": "source"}
+        names["#src"] = "source"
         values[":src"] = {"S": source}
+    if fields:
+        names |= {f"#p{i}": name for i, name in enumerate(fields)}
+        query["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(fields)))
+    if names:
+        query["ExpressionAttributeNames"] = names
     if cursor:
         query["ExclusiveStartKey"] = decode_cursor(cursor, partition)
     page = aws.dynamodb().query(**query)

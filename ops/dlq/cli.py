@@ -30,7 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="make dlq ARGS=...", description="List, redrive or purge leadflow's dead letters.", epilog=USAGE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["list", "redrive", "purge"])
+    parser.add_argument("command", nargs="?", default="list", choices=["list", "redrive", "purge"])
     parser.add_argument("ids", nargs="*", help="message ids (as `list` shows them)")
     parser.add_argument("--all", action="store_true", help="every message of the chosen DLQs")
     parser.add_argument("--queue", action="append", choices=sorted(QUEUES), help="default: every DLQ")

@@ -220,7 +220,7 @@ def test_search_filters_health_and_every_view_pass_the_accessibility_check(stack
 
     page.get_by_role("link", name="Health").click()
     expect()(page.get_by_role("heading", name="Last 24 hours")).to_be_visible()
-    expect()(page.get_by_role("img", name="Emails per day over the last 7 days, by status")).to_be_visible()
+    expect()(page.get_by_role("img", name="Emails by status, the last 24 hours and the last 7 days")).to_be_visible()
     assert int(page.locator('#w-24h + .facts dt:text-is("Delivered") + dd').inner_text()) >= 2
     screenshot(page, "dashboard-health", full_page=True)
     assert blocking(violations(page)) == []

@@ -195,6 +195,7 @@ function poll(fn) {
 
 function route() {
   if (!token()) return;
+  if (view.hidden) showSignedIn();
   stopPolling();
   renderToken += 1;
   const hash = location.hash.replace(/^#\/?/, "");
@@ -617,42 +618,40 @@ function windowCard(label, window, thresholds) {
     bounceHigh || complaintHigh ? el("p", { class: "error" }, "Above SES's review level: find out why before sending more.") : null);
 }
 
-function chart(days) {
+function chart(windows) {
+  // Horizontal bars per status, the last 24 hours beside the last 7 days, on one scale.
+  const labels = { "24h": "last 24 hours", "7d": "last 7 days" };
   const width = 640;
-  const height = 200;
-  const pad = 28;
-  const ordered = [...days].reverse();
-  const totals = ordered.map((d) => CHART_STATUSES.reduce((sum, s) => sum + d.counts[s], 0));
-  const top = Math.max(1, ...totals);
-  const slot = (width - pad) / ordered.length;
-  const graphic = svg("svg", { viewBox: `0 0 ${width} ${height + 24}`, role: "img", "aria-labelledby": "chart-title chart-desc", class: "chart" });
+  const row = 22;
+  const left = 110;
+  const top = Math.max(1, ...CHART_STATUSES.map((s) => windows["7d"].counts[s]), ...CHART_STATUSES.map((s) => windows["24h"].counts[s]));
+  const height = CHART_STATUSES.length * row * 2 + 10;
+  const graphic = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": "chart-title chart-desc", class: "chart" });
   const title = svg("title", { id: "chart-title" });
-  title.textContent = "Emails per day over the last 7 days, by status";
+  title.textContent = "Emails by status, the last 24 hours and the last 7 days";
   const desc = svg("desc", { id: "chart-desc" });
-  desc.textContent = ordered.map((d, i) => `${d.since.slice(0, 10)}: ${totals[i]} emails`).join("; ");
+  desc.textContent = CHART_STATUSES.map((s) => `${s}: ${windows["24h"].counts[s]} in 24 hours, ${windows["7d"].counts[s]} in 7 days`).join("; ");
   graphic.append(title, desc);
-  ordered.forEach((day, i) => {
-    let y = height;
-    for (const status of CHART_STATUSES) {
-      const value = day.counts[status];
-      if (!value) continue;
-      const h = (value / top) * (height - 10);
-      y -= h;
-      const rect = svg("rect", { x: pad + i * slot + 6, y, width: slot - 12, height: h, class: `bar status-${status}` });
+  CHART_STATUSES.forEach((status, i) => {
+    const y = i * row * 2;
+    const name = svg("text", { x: 0, y: y + row, class: "axis" });
+    name.textContent = status;
+    graphic.append(name);
+    ["24h", "7d"].forEach((window, j) => {
+      const value = windows[window].counts[status];
+      const barWidth = Math.max(value ? 2 : 0, (value / top) * (width - left - 60));
+      const bar = svg("rect", { x: left, y: y + j * row + 3, width: barWidth, height: row - 6,
+                                class: `bar status-${status}${window === "24h" ? " recent" : ""}` });
       const tip = svg("title");
-      tip.textContent = `${status}: ${value}`;
-      rect.append(tip);
-      graphic.append(rect);
-    }
-    const label = svg("text", { x: pad + i * slot + slot / 2, y: height + 18, "text-anchor": "middle", class: "axis" });
-    label.textContent = new Date(day.until).toLocaleDateString(undefined, { month: "short", day: "numeric" });
-    graphic.append(label);
+      tip.textContent = `${status}, ${labels[window]}: ${value}`;
+      bar.append(tip);
+      const figure = svg("text", { x: left + barWidth + 6, y: y + j * row + row - 6, class: "axis" });
+      figure.textContent = `${value} (${window})`;
+      graphic.append(bar, figure);
+    });
   });
-  const scale = svg("text", { x: 0, y: 12, class: "axis" });
-  scale.textContent = String(top);
-  graphic.append(scale, svg("line", { x1: pad, x2: width, y1: height, y2: height, class: "baseline" }));
-  const legend = el("ul", { class: "legend", "aria-hidden": "true" }, CHART_STATUSES.map((s) => el("li", {}, el("span", { class: `swatch status-${s}` }), s)));
-  return el("figure", { class: "panel" }, graphic, legend, el("figcaption", {}, "Each day counts the emails whose last change fell in it, under the status they hold now."));
+  return el("figure", { class: "panel" }, graphic,
+    el("figcaption", {}, "Each status has two bars: the paler one is the last 24 hours, the other the last 7 days. An email counts under the status it holds now, at the time of its last change."));
 }
 
 async function healthView() {
@@ -662,7 +661,7 @@ async function healthView() {
   view.replaceChildren(heading("Health"),
     el("p", { class: "muted" }, `Counted from the delivery records at ${when(stats.generated_at)}.`),
     el("div", { class: "cards" }, windowCard("24h", stats.windows["24h"], stats.thresholds), windowCard("7d", stats.windows["7d"], stats.thresholds)),
-    chart(stats.days));
+    chart(stats.windows));
   focusHeading();
 }
 
