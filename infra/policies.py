@@ -338,13 +338,17 @@ def _substitute(node: Any, values: dict[str, str]) -> Any:
     return node
 
 
-def _to_cfn(node: Any) -> Any:
+def _to_cfn(node: Any, in_condition: bool = False) -> Any:
     if isinstance(node, str) and "${" in node:
         return {"Fn::Sub": node}
     if isinstance(node, list):
-        return [_to_cfn(item) for item in node]
+        return [_to_cfn(item, in_condition) for item in node]
+    if isinstance(node, dict) and in_condition:
+        return {key: _to_cfn(v, True) for key, v in node.items()}
     if isinstance(node, dict):
-        return {key: (_to_cfn(v) if key == "Resource" else v) for key, v in node.items()}
+        # Placeholders stand in resources and in conditions (kms:ViaService names the region).
+        return {key: (_to_cfn(v, key == "Condition") if key in ("Resource", "Condition") else v)
+                for key, v in node.items()}
     return node
 
 

@@ -235,3 +235,21 @@ def test_the_resources_default_function_list_is_the_apps() -> None:
     from infra.resources import DEFAULT_FUNCTIONS
 
     assert function_kinds(list(functions("prod"))) == DEFAULT_FUNCTIONS
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_publishing_to_a_topic_under_the_stack_key_grants_that_key_through_sns_only(stage: str) -> None:
+    """SNS calls KMS for the publisher of an SSE-KMS topic: the API republishes SES feedback
+    (SesFeedbackTopic, the stack's key), the stream handler publishes to an AWS-managed-key topic."""
+    ctx = PolicyContext.for_project(ROOT, stage)
+    by_name = {f.name: f for f in functions(stage)}
+    key_statements = [s for s in granted(ctx, by_name["api_handler"]) if s["Sid"] == "EncryptedTopicKey"]
+    assert [(s["Action"], s["Resource"], s["Condition"]) for s in key_statements] == [
+        (
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            ["arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"],
+            {"StringEquals": {"kms:ViaService": "sns.${AWS::Region}.amazonaws.com"}},
+        )
+    ]
+    for name in ("on_lead_stream", "on_notification", "on_ses_feedback", "on_lead_audit"):
+        assert not any(a.startswith("kms:") for s in granted(ctx, by_name[name]) for a in s["Action"]), name
