@@ -84,6 +84,79 @@ def erase_lead(lead_id: str) -> Response:
     return admin.erase_lead(lead_id)
 
 
+@app.route("/erasures", methods=["POST"], authorizer=admin_auth)
+def erase_by_email() -> Response:
+    from chalicelib.api import admin
+
+    return admin.erase_by_email(request().json_body)
+
+
+@app.route("/leads.csv", methods=["GET"], authorizer=admin_auth)
+def export_leads() -> Response:
+    from chalicelib.api import admin_export
+
+    return admin_export.leads_csv(request().query_params or {})
+
+
+@app.route("/suppressions", methods=["GET"], authorizer=admin_auth)
+def list_suppressions() -> Response:
+    from chalicelib.api import admin_ops
+
+    return admin_ops.list_suppressions(request().query_params)
+
+
+@app.route("/suppressions/{address}", methods=["DELETE"], authorizer=admin_auth)
+def remove_suppression(address: str) -> Response:
+    from chalicelib.api import admin_ops
+
+    return admin_ops.remove_suppression(address, request().json_body)
+
+
+@app.route("/dead-letters", methods=["GET"], authorizer=admin_auth)
+def list_dead_letters() -> Response:
+    from chalicelib.api import admin_ops
+
+    return admin_ops.list_dead_letters()
+
+
+@app.route("/dead-letters/{queue}/redrive", methods=["POST"], authorizer=admin_auth)
+def redrive_dead_letters(queue: str) -> Response:
+    from chalicelib.api import admin_ops
+
+    return admin_ops.redrive_dead_letters(queue, request().json_body)
+
+
+@app.route("/stats", methods=["GET"], authorizer=admin_auth)
+def delivery_stats() -> Response:
+    from chalicelib.api import admin_ops
+
+    return admin_ops.stats()
+
+
+# --- The team's dashboard (a page with no data: it asks for the token; see api/admin_page.py) --
+
+
+@app.route("/admin", methods=["GET"])
+def dashboard() -> Response:
+    from chalicelib.api import admin_page
+
+    return admin_page.serve("page")
+
+
+@app.route("/admin/app.js", methods=["GET"])
+def dashboard_script() -> Response:
+    from chalicelib.api import admin_page
+
+    return admin_page.serve("script")
+
+
+@app.route("/admin/app.css", methods=["GET"])
+def dashboard_style() -> Response:
+    from chalicelib.api import admin_page
+
+    return admin_page.serve("style")
+
+
 # --- Event handlers --------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from devstack import outbox, smtp_relay
-from devstack.stack import LocalStack, StackConfig, serves_html
+from devstack.stack import LocalStack, StackConfig, remove_run_file, serves_html, write_run_file
 from infra.project import PROJECT_ROOT
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -84,7 +84,7 @@ def banner(stack: LocalStack, earlier_emails: int) -> str:
         lines.append(line("API", "not started", "run: .venv/bin/chalice local --stage local --no-autoreload"))
     lines.append(line("mail viewer", config.mail_url, "every email SES accepted, its status, SES feedback buttons"))
     if config.with_api and serves_html(config.api_url + "/admin"):
-        lines.append(line("dashboard", config.api_url + "/admin", f"admin token: {config.admin_token}"))
+        lines.append(line("dashboard", config.api_url + "/admin", f"sign in with the admin token {config.admin_token}"))
     else:
         lines.append(line("admin token", config.admin_token))
     lines.append(line("AWS emulator", config.aws_endpoint, "moto server"))
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     stack = LocalStack(config)
     try:
         stack.start()
+        write_run_file(config)
         print(banner(stack, earlier_emails), flush=True)
         while True:
             time.sleep(0.5)
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         # A second Ctrl-C must not abort the clean-up half way.
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
+        remove_run_file()
         stack.stop()
         print("leadflow local stack stopped", flush=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -22,6 +23,8 @@ from infra.project import PROJECT_ROOT
 
 DEFAULT_ADMIN_TOKEN = "local-admin-token"
 DEFAULT_MAIL_PORT = 8025
+# Where `make run` says which ports it took, so `make dlq` finds a stack started on other ports.
+RUN_FILE = PROJECT_ROOT / "var" / "run" / "local-stack.json"
 
 
 @dataclass
@@ -68,6 +71,31 @@ class StackConfig:
     @property
     def mail_url(self) -> str:
         return f"http://{self.host}:{self.mail_port}"
+
+
+def write_run_file(config: StackConfig, path: Path = RUN_FILE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ports = {"pid": os.getpid(), "aws_port": config.aws_port, "api_port": config.api_port,
+             "mail_port": config.mail_port}
+    path.write_text(json.dumps(ports) + "\n", encoding="utf-8")
+
+
+def remove_run_file(path: Path = RUN_FILE) -> None:
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def running_stack(path: Path = RUN_FILE) -> dict[str, int] | None:
+    """The ports of the `make run` that wrote the run file, if it is still running."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+        os.kill(int(found["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {k: int(v) for k, v in found.items()}
 
 
 def free_port() -> int:

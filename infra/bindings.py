@@ -35,6 +35,9 @@ ENV_BINDINGS: dict[str, Binding] = {
     "SES_FEEDBACK_TOPIC": Binding("SesFeedbackTopic", "TopicName", "SesFeedbackTopicName"),
     "NOTIFICATIONS_QUEUE": Binding("NotificationsQueue", "QueueName", "NotificationsQueueName"),
     "NOTIFICATIONS_DLQ": Binding("NotificationsDLQ", "QueueName", "NotificationsDLQName"),
+    "SES_FEEDBACK_DLQ": Binding("SesFeedbackDLQ", "QueueName", "SesFeedbackDLQName"),
+    "LEAD_STREAM_DLQ": Binding("LeadStreamDLQ", "QueueName", "LeadStreamDLQName"),
+    "LEAD_AUDIT_DLQ": Binding("LeadAuditDLQ", "QueueName", "LeadAuditDLQName"),
     "AUDIT_BUCKET": Binding("AuditBucket", "Ref", "AuditBucketName"),
     "SES_CONFIGURATION_SET": Binding("SesConfigurationSet", "Ref", "SesConfigurationSetName"),
 }

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.core.reputation import SES_BOUNCE_RATE_REVIEW, SES_COMPLAINT_RATE_REVIEW
 from infra import scan_skips
 
 RETENTION_14_DAYS = 14 * 24 * 3600
@@ -28,9 +29,6 @@ DEFAULT_FUNCTIONS: dict[str, str] = {
     "on_lead_audit": "dynamodb",
 }
 
-# SES's own guidance: review at a 5% bounce rate and a 0.1% complaint rate.
-SES_BOUNCE_RATE_REVIEW = 0.05
-SES_COMPLAINT_RATE_REVIEW = 0.001
 # A stream consumer more than this far behind is not keeping up.
 ITERATOR_AGE_ALARM_MS = 60_000
 # Mail waiting longer than this in the Notifications queue is late.
@@ -444,8 +442,13 @@ def _data_resources() -> dict[str, Any]:
         "LeadsTable": _table(
             "leads",
             "id",
-            ["id", "email", "created_at", "listing"],
-            indexes=[_index("by_email", "email", "created_at"), _index("by_created", "listing", "created_at")],
+            ["id", "email", "created_at", "listing", "source"],
+            indexes=[
+                _index("by_email", "email", "created_at"),
+                _index("by_created", "listing", "created_at"),
+                # The dashboard's filter by source (no scan).
+                _index("by_source", "source", "created_at"),
+            ],
             stream="NEW_IMAGE",
         ),
         "DeliveriesTable": _table(
@@ -460,7 +463,10 @@ def _data_resources() -> dict[str, Any]:
             ],
             ttl_attribute="expires_at",
         ),
-        "SuppressionTable": _table("suppression", "address", ["address"]),
+        # by_since lists the suppressed addresses newest first (the dashboard; no scan).
+        "SuppressionTable": _table(
+            "suppression", "address", ["address", "listing", "since"], indexes=[_index("by_since", "listing", "since")]
+        ),
         "IdempotencyTable": _table("idempotency", "key", ["key"], ttl_attribute="expires_at"),
         "RateLimitTable": _table("rate-limits", "bucket", ["bucket"], ttl_attribute="expires_at"),
         "LeadEventsTopic": _topic("lead-events"),
@@ -539,6 +545,9 @@ def outputs() -> dict[str, Any]:
         "NotificationsQueueArn": out({"Fn::GetAtt": ["NotificationsQueue", "Arn"]}),
         "NotificationsDLQArn": out({"Fn::GetAtt": ["NotificationsDLQ", "Arn"]}),
         "LeadStreamDLQArn": out({"Fn::GetAtt": ["LeadStreamDLQ", "Arn"]}),
+        "LeadStreamDLQName": out({"Fn::GetAtt": ["LeadStreamDLQ", "QueueName"]}),
+        "LeadAuditDLQName": out({"Fn::GetAtt": ["LeadAuditDLQ", "QueueName"]}),
+        "SesFeedbackDLQName": out({"Fn::GetAtt": ["SesFeedbackDLQ", "QueueName"]}),
         "LeadAuditDLQArn": out({"Fn::GetAtt": ["LeadAuditDLQ", "Arn"]}),
         "SesFeedbackDLQArn": out({"Fn::GetAtt": ["SesFeedbackDLQ", "Arn"]}),
         "AuditBucketName": out({"Ref": "AuditBucket"}),

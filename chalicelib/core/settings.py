@@ -47,6 +47,10 @@ class Settings:
     notification_requests_topic_arn: str
     notifications_queue: str
     notifications_dlq: str
+    ses_feedback_dlq: str
+    lead_stream_dlq: str
+    lead_audit_dlq: str
+    ses_feedback_topic: str
     ses_configuration_set: str
     audit_bucket: str
     team_addresses: tuple[str, ...]
@@ -77,6 +81,10 @@ def get_settings() -> Settings:
         notification_requests_topic_arn=_env("NOTIFICATION_REQUESTS_TOPIC_ARN"),
         notifications_queue=_env("NOTIFICATIONS_QUEUE"),
         notifications_dlq=_env("NOTIFICATIONS_DLQ"),
+        ses_feedback_dlq=_env("SES_FEEDBACK_DLQ"),
+        lead_stream_dlq=_env("LEAD_STREAM_DLQ"),
+        lead_audit_dlq=_env("LEAD_AUDIT_DLQ"),
+        ses_feedback_topic=_env("SES_FEEDBACK_TOPIC"),
         ses_configuration_set=_env("SES_CONFIGURATION_SET"),
         audit_bucket=_env("AUDIT_BUCKET"),
         team_addresses=_env_list("TEAM_ADDRESSES"),

@@ -89,3 +89,22 @@ class LeadKind(StrEnum):
 
     TEAM_ALERT = "team_alert"
     CUSTOMER_CONFIRMATION = "customer_confirmation"
+
+
+class DeadLetterQueue(StrEnum):
+    """The dead-letter queues, by the name operators and the admin API use."""
+
+    NOTIFICATIONS = "notifications"
+    SES_FEEDBACK = "ses-feedback"
+    LEAD_STREAM = "lead-stream"
+    LEAD_AUDIT = "lead-audit"
+
+
+class RedriveOutcome(StrEnum):
+    """What redriving (or purging) one dead letter did."""
+
+    REDRIVEN = "redriven"  # sent back where it came from, then deleted from the DLQ
+    DROPPED = "dropped"  # about an erased lead: deleted, never replayed
+    PURGED = "purged"  # deleted on an operator's order: it would never succeed
+    FAILED = "failed"  # left in the DLQ
+    SKIPPED = "skipped"  # not found

@@ -75,6 +75,9 @@ SETTINGS_RESOURCES = {
     "notification_requests_topic_arn": "NotificationRequestsTopic",
     "notifications_queue": "NotificationsQueue",
     "notifications_dlq": "NotificationsDLQ",
+    "ses_feedback_dlq": "SesFeedbackDLQ",
+    "lead_stream_dlq": "LeadStreamDLQ",
+    "lead_audit_dlq": "LeadAuditDLQ",
 }
 RESOURCE_KEYWORDS = ("TableName", "Bucket", "TopicArn", "QueueUrl", "QueueName")
 
