@@ -89,3 +89,19 @@ class LeadKind(StrEnum):
 
     TEAM_ALERT = "team_alert"
     CUSTOMER_CONFIRMATION = "customer_confirmation"
+
+
+class CaptchaProvider(StrEnum):
+    """The CAPTCHA services a stage can verify with (CAPTCHA_PROVIDER)."""
+
+    TURNSTILE = "turnstile"  # Cloudflare Turnstile
+    HCAPTCHA = "hcaptcha"
+    RECAPTCHA = "recaptcha"  # Google reCAPTCHA v2 or v3
+
+
+class CaptchaVerdict(StrEnum):
+    """What verifying one CAPTCHA token found."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # the provider refused the token: answered like the honeypot
+    UNAVAILABLE = "unavailable"  # no usable answer from the provider: 503, nothing stored
