@@ -37,3 +37,16 @@ def post_lead(stack: LocalStack, **fields: str) -> str:
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 201
         return str(json.loads(response.read())["id"])
+
+
+def leads_from(stack: LocalStack, email: str) -> list[dict[str, Any]]:
+    """Every lead the stack stored for this address (a scan: test tables are small)."""
+    from chalicelib.store.items import from_item
+    from devstack.provision import local_client, stage_environment
+
+    dynamodb = local_client("dynamodb", stack.config.aws_endpoint)
+    pages = dynamodb.get_paginator("scan").paginate(
+        TableName=stage_environment(stack.config.stage)["LEADS_TABLE"], FilterExpression="email = :e",
+        ExpressionAttributeValues={":e": {"S": email}}, ConsistentRead=True,
+    )
+    return [from_item(item) for page in pages for item in page["Items"]]

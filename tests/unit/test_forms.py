@@ -196,7 +196,7 @@ def test_same_invalid_form_json_or_html(api_client, local_aws):
     page = assert_page(post_form(api_client, fields), 400)
     for detail in as_json.json_body["details"]:
         assert detail["message"] in page
-    assert [label for label in ("Name", "Email", "Phone") if f'<span class="field">{label}</span>' in page] == [
+    assert [label for label in ("Name", "Email", "Phone") if f'<span class="field">{label}:</span>' in page] == [
         "Name", "Email", "Phone"]
     assert stored(local_aws) == []
 
