@@ -33,8 +33,6 @@ DEFAULT_VERIFY_URLS = {
     CaptchaProvider.HCAPTCHA: "https://api.hcaptcha.com/siteverify",
     CaptchaProvider.RECAPTCHA: "https://www.google.com/recaptcha/api/siteverify",
 }
-# The header a JSON client (the embed script) sends the widget's token in: JSON bodies stay strict.
-TOKEN_HEADER = "captcha-token"
 # Longer than any provider's token (Turnstile's are at most 2048 characters).
 MAX_TOKEN_CHARS = 4096
 MAX_ANSWER_BYTES = 64 * 1024
@@ -43,10 +41,6 @@ _OUR_SIDE = frozenset({
     "missing-input-secret", "invalid-input-secret", "sitekey-secret-mismatch", "bad-request",
     "internal-error", "missing-remoteip", "invalid-remoteip", "not-using-dummy-passcode",
 })
-
-
-def enabled() -> bool:
-    return get_settings().captcha_provider is not None
 
 
 def verify_url(settings: Settings) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from chalice.app import Response
 
 from chalicelib.api.http import ApiError, error_response
-from chalicelib.core.origins import is_allowed
 from chalicelib.core.settings import get_settings
 
 # Captcha-Token: the embed script's CAPTCHA token (JSON bodies stay strict).
@@ -18,6 +17,10 @@ ALLOWED_HEADERS = "Content-Type,Idempotency-Key,Authorization,Captcha-Token"
 
 
 def is_allowed_origin(origin: str | None) -> bool:
+    if not origin:
+        return False
+    from chalicelib.core.origins import is_allowed  # only requests from browsers pay its import
+
     return is_allowed(origin, get_settings().allowed_origins)
 
 

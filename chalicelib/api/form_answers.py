@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 from chalice.app import Response
 
 from chalicelib.api import pages
-from chalicelib.api.forms import Submission
 from chalicelib.api.http import ApiError
+from chalicelib.api.negotiation import Submission
 from chalicelib.core import origins
 from chalicelib.core.logs import get_logger
 from chalicelib.core.settings import get_settings

@@ -16,6 +16,7 @@ judges both.
 
 Parsed with the standard library: parse_qsl (strict, bounded) and, only for
 multipart posts, the email package's MIME parser, imported when first needed.
+Imported itself only for form posts (api/leads.py).
 """
 
 from __future__ import annotations
@@ -25,10 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from chalicelib.api.http import ApiError, Problem
-
-URLENCODED = "application/x-www-form-urlencoded"
-MULTIPART = "multipart/form-data"
-FORM_MEDIA_TYPES = frozenset({URLENCODED, MULTIPART})
+from chalicelib.api.negotiation import MULTIPART, Submission
 
 # A form's body is larger than the same lead in JSON: percent-encoding makes
 # each non-ASCII byte three, so 5000 characters of Cyrillic take ~30 KB.
@@ -42,28 +40,6 @@ CAPTCHA_FIELDS = ("cf-turnstile-response", "h-captcha-response", "g-recaptcha-re
 DOCUMENTED_FIELDS = frozenset({"name", "email", "phone", "message", "source", "_gotcha"})
 _METADATA_FIELD = re.compile(r"metadata\[(.*)\]", re.DOTALL)
 _LINE_BREAKS = re.compile(r"\r\n?")
-
-
-class Submission:
-    """What one POST /leads carries, whatever its content type: the body the
-    rules judge, plus what a form adds around it. A plain class for the
-    cold-start reason api/http.py gives."""
-
-    __slots__ = ("body", "captcha_token", "is_form", "next_url", "problems")
-
-    def __init__(
-        self,
-        body: Any,
-        is_form: bool = False,
-        next_url: str | None = None,
-        captcha_token: str | None = None,
-        problems: list[Problem] | None = None,
-    ) -> None:
-        self.body = body
-        self.is_form = is_form
-        self.next_url = next_url
-        self.captcha_token = captcha_token
-        self.problems = problems if problems is not None else []
 
 
 def malformed() -> ApiError:

@@ -13,18 +13,19 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from chalicelib.api import captcha, cors, forms, negotiation
-from chalicelib.api.forms import Submission
+from chalicelib.api import cors, negotiation
 from chalicelib.api.http import ApiError, Problem, error_response, json_response, validation_failed
+from chalicelib.api.negotiation import Submission
 from chalicelib.api.validation import MAX_BODY_BYTES, is_honeypot_hit, validate_lead
-from chalicelib.core import origins
 from chalicelib.core.digest import digest
 from chalicelib.core.rules import MAX_IDEMPOTENCY_KEY
 from chalicelib.core.settings import get_settings
 from chalicelib.core.states import CaptchaVerdict, LeadStatus
-from chalicelib.store import idempotency, leads, rate_limits, repeats
+from chalicelib.store import idempotency, leads, rate_limits
 
 METHODS = "POST,OPTIONS"
+# The header a JSON client (the embed script) sends a CAPTCHA token in: JSON bodies stay strict.
+CAPTCHA_TOKEN_HEADER = "captcha-token"
 UNSUPPORTED = "send application/json, application/x-www-form-urlencoded or multipart/form-data"
 
 
@@ -52,20 +53,26 @@ def read_submission(headers: Any, raw_body: bytes) -> Submission:
     """The body as the rules see it: JSON as it is, a form as api/forms.py maps it."""
     content_type = headers.get("content-type") or ""
     media = negotiation.media_type(content_type)
-    if media in forms.FORM_MEDIA_TYPES:
+    if media in negotiation.FORM_MEDIA_TYPES:
+        from chalicelib.api import forms  # only form posts pay its import
+
         if len(raw_body) > forms.MAX_FORM_BODY_BYTES:
             raise ApiError(413, "payload_too_large", f"at most {forms.MAX_FORM_BODY_BYTES} bytes for a form")
         found = forms.submission(media, content_type, raw_body)
     else:
         found = Submission(parse_body(headers, raw_body))
-    found.captcha_token = found.captcha_token or headers.get(captcha.TOKEN_HEADER) or None
+    found.captcha_token = found.captcha_token or headers.get(CAPTCHA_TOKEN_HEADER) or None
     return found
 
 
 def refuse_foreign_origin(headers: Any) -> None:
     """A POST from a page on an origin the stage does not allow stores nothing (no Origin: not a browser's)."""
     origin = headers.get("origin")
-    if origin is not None and not origins.is_allowed(origin, get_settings().allowed_origins):
+    if origin is None:
+        return
+    from chalicelib.core import origins  # only requests from browsers pay its import
+
+    if not origins.is_allowed(origin, get_settings().allowed_origins):
         raise ApiError(403, "origin_not_allowed", "this origin may not call the API")
 
 
@@ -94,9 +101,11 @@ def accept_lead(headers: Any, submission: Submission, client_id: str) -> Respons
     if problems:
         raise validation_failed(problems)
     fingerprint = body_fingerprint(body)
-    # repeats.RepeatGuard, not an imported class: app.py imports this module in every function,
-    # and a class named at module level would count as reachable from all of them (test_iam.py).
-    repeat = repeats.RepeatGuard(client_id, fingerprint) if submission.is_form else None
+    repeat = None
+    if submission.is_form:
+        from chalicelib.store import repeats  # only form posts pay its import
+
+        repeat = repeats.RepeatGuard(client_id, fingerprint)
     try:
         replay = idempotency.find_replay(key, fingerprint) or (repeat.replay() if repeat is not None else None)
         if replay is not None:
@@ -112,16 +121,22 @@ def accept_lead(headers: Any, submission: Submission, client_id: str) -> Respons
         raise ApiError(409, "idempotency_conflict", "this Idempotency-Key was used with a different body") from None
 
 
+def captcha_enabled() -> bool:
+    return get_settings().captcha_provider is not None
+
+
 def captcha_problems(submission: Submission) -> list[Problem]:
-    if captcha.enabled() and not submission.captcha_token:
+    if captcha_enabled() and not submission.captcha_token:
         return [Problem("captcha", "is required: complete the CAPTCHA check")]
     return []
 
 
 def captcha_passed(submission: Submission) -> bool:
     """After the replay and rate checks: a retry is not verified again (tokens are single-use)."""
-    if not captcha.enabled():
+    if not captcha_enabled():
         return True
+    from chalicelib.api import captcha  # only stages with a CAPTCHA pay its import
+
     verdict = captcha.verify(submission.captcha_token or "")
     if verdict is CaptchaVerdict.UNAVAILABLE:
         raise ApiError(503, "captcha_unavailable", "the CAPTCHA check is unavailable; nothing was stored, try again")

@@ -1,4 +1,5 @@
-"""Who is asking: a program that wants JSON, or a browser navigating with a form.
+"""Who is asking, and what they sent: a program that wants JSON, or a browser
+navigating with a form; and the Submission either one carries.
 
 A request prefers JSON when its body is JSON or its `Accept` names JSON
 (`application/json`, `...+json`); that is every API client and the embed
@@ -11,7 +12,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.forms import FORM_MEDIA_TYPES
+from chalicelib.api.http import Problem
+
+URLENCODED = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data"
+FORM_MEDIA_TYPES = frozenset({URLENCODED, MULTIPART})
+
+
+class Submission:
+    """What one POST /leads carries, whatever its content type: the body the
+    rules judge, plus what a form adds around it. A plain class for the
+    cold-start reason api/http.py gives."""
+
+    __slots__ = ("body", "captcha_token", "is_form", "next_url", "problems")
+
+    def __init__(
+        self,
+        body: Any,
+        is_form: bool = False,
+        next_url: str | None = None,
+        captcha_token: str | None = None,
+        problems: list[Problem] | None = None,
+    ) -> None:
+        self.body = body
+        self.is_form = is_form
+        self.next_url = next_url
+        self.captcha_token = captcha_token
+        self.problems = problems if problems is not None else []
 
 
 def media_type(value: str | None) -> str:
