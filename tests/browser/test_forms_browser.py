@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +21,7 @@ import pytest
 from devstack.stack import LocalStack
 from tests.support.browser import screenshot
 from tests.support.mailviewer import MailViewer
-from tests.support.site import Site, serving_site
+from tests.support.site import Site, foreign_hosts, serving_site
 from tests.support.stack import leads_from, local_stack, viewer
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -54,7 +55,15 @@ def site(stack: LocalStack) -> Iterator[Site]:
 @pytest.fixture(scope="module")
 def foreign_site(stack: LocalStack) -> Iterator[Site]:
     # Another loopback address: another origin, which the local stage does not allow.
-    with serving_site(stack.config.api_url, host="127.0.0.2") as serving:
+    with ExitStack() as cleanup:
+        for host in foreign_hosts():
+            try:
+                serving = cleanup.enter_context(serving_site(stack.config.api_url, host=host))
+                break
+            except OSError:
+                continue
+        else:
+            pytest.fail(f"none of {foreign_hosts()} can be bound here, for a second origin")
         yield serving
 
 

@@ -12,6 +12,7 @@ inline script or style, the API allowed for scripts, fetches and form posts):
 from __future__ import annotations
 
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,6 +103,16 @@ def handler_for(pages: dict[str, tuple[str, str]], csp: str) -> type[BaseHTTPReq
     return Handler
 
 
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def foreign_hosts() -> list[str]:
+    """Loopback addresses that are origins the local stage does not allow: 127.0.0.2
+    (every Linux), else ::1 (macOS has no 127.0.0.2 unless aliased)."""
+    return ["127.0.0.2", "::1"]
+
+
 @contextmanager
 def serving_site(api_url: str, host: str = "127.0.0.1") -> Iterator[Site]:
     """The test site on a free port of `host` (another loopback address is another origin)."""
@@ -110,10 +121,12 @@ def serving_site(api_url: str, host: str = "127.0.0.1") -> Iterator[Site]:
         f"form-action 'self' {api_url}; base-uri 'none'; frame-ancestors 'none'"
     )
     pages = build_pages(api_url)
-    server = ThreadingHTTPServer((host, 0), handler_for(pages, csp))
+    server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+    server = server_class((host, 0), handler_for(pages, csp))
     threading.Thread(target=server.serve_forever, name=f"site-{host}", daemon=True).start()
+    shown = f"[{host}]" if ":" in host else host
     try:
-        yield Site(url=f"http://{host}:{server.server_address[1]}", pages=pages)
+        yield Site(url=f"http://{shown}:{server.server_address[1]}", pages=pages)
     finally:
         server.shutdown()
         server.server_close()
