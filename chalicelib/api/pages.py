@@ -1,6 +1,6 @@
 """Pages and static files the app serves, each with the security headers every page gets.
 
-One helper for every page of the app (the form's thank-you and error pages,
+One place that serves every page of the app (the form's thank-you and error pages,
 the embed script and the pages' stylesheet; the team's dashboard too):
 - `page_response`: an HTML page with a strict Content-Security-Policy (no
   script, no inline style, nothing from elsewhere), nosniff, no referrer,

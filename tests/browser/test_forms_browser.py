@@ -72,8 +72,8 @@ def no_script_page(browser_context) -> Iterator[Any]:
     """A page with JavaScript off, as a context with java_script_enabled=False has it: Playwright
     turns that option into this DevTools call, here on a page of the shared persistent context."""
     opened = browser_context.new_page()
-    session = browser_context.new_cdp_session(opened)
-    session.send("Emulation.setScriptExecutionDisabled", {"value": True})
+    devtools = browser_context.new_cdp_session(opened)
+    devtools.send("Emulation.setScriptExecutionDisabled", {"value": True})
     yield opened
     opened.close()
 
