@@ -53,6 +53,30 @@ def leads_preflight() -> Response:
     return leads.handle_preflight(request())
 
 
+# --- What websites embed or land on (api/website.py) ---------------------------------
+
+
+@app.route("/thanks", methods=["GET"])
+def thanks() -> Response:
+    from chalicelib.api import website
+
+    return website.thanks(request().query_params)
+
+
+@app.route("/embed.js", methods=["GET"])
+def embed_script() -> Response:
+    from chalicelib.api import website
+
+    return website.embed_script(request().headers, request().query_params)
+
+
+@app.route("/pages.css", methods=["GET"])
+def page_styles() -> Response:
+    from chalicelib.api import website
+
+    return website.page_styles(request().headers)
+
+
 # --- Admin API (a Chalice built-in authorizer; api/auth.py says who answers 401 and 403) --
 
 

@@ -24,6 +24,8 @@ environment:
   LEADFLOW_OUTBOX       where every email SES accepts is filed (var/outbox)
   LEADFLOW_ADMIN_TOKEN  the admin bearer token (local-admin-token)
   LEADFLOW_SMTP_RELAY   host:port of a mail catcher (Mailpit, MailHog) to relay every email to
+  LEADFLOW_CAPTCHA      turnstile, hcaptcha or recaptcha: the API requires a CAPTCHA token, checked
+                        by a fake verifier (token "pass..." passes, any other fails)
   LEADFLOW_QUIET=1      as --quiet
 Everything binds 127.0.0.1 only. Ctrl-C stops everything it started."""
 
@@ -88,6 +90,8 @@ def banner(stack: LocalStack, earlier_emails: int) -> str:
     else:
         lines.append(line("admin token", config.admin_token))
     lines.append(line("AWS emulator", config.aws_endpoint, "moto server"))
+    if config.captcha:
+        lines.append(line("CAPTCHA", stack.captcha_verify_url, f"fake {config.captcha} verifier: token 'pass' passes"))
     earlier = f"{earlier_emails} email(s) from earlier runs" if earlier_emails else ""
     lines.append(line("outbox", _shown(config.outbox), earlier))
     relay = os.environ.get(smtp_relay.RELAY_ENV, "").strip()

@@ -48,6 +48,10 @@ class StackConfig:
     # The SES feedback format the local SES publishes ("event" or "identity"); None: the
     # stage's SES_FEEDBACK_FORMAT.
     ses_feedback_format: str | None = None
+    # A CAPTCHA provider (turnstile, hcaptcha, recaptcha) for the API to require, verified
+    # by the fake verifier (devstack/captcha.py) on a free port; "" for none.
+    captcha: str = ""
+    captcha_port: int = 0
 
     @classmethod
     def from_environment(cls) -> StackConfig:
@@ -58,6 +62,7 @@ class StackConfig:
             outbox=Path(os.environ.get("LEADFLOW_OUTBOX", PROJECT_ROOT / "var" / "outbox")),
             admin_token=os.environ.get("LEADFLOW_ADMIN_TOKEN", DEFAULT_ADMIN_TOKEN),
             quiet=console.quiet(),
+            captcha=os.environ.get("LEADFLOW_CAPTCHA", "").strip().lower(),
         )
 
     @property
@@ -198,6 +203,8 @@ class LocalStack:
                 self.start_runtime()
             if viewer is not None:
                 wait_for_http(self.config.mail_url + "/api/health", 60, viewer)
+            if self.config.captcha:
+                self.start_captcha()
             if self.config.with_api:
                 api = self.spawn(
                     [
@@ -222,6 +229,26 @@ class LocalStack:
                 "--stage", self.config.stage, "--api-url", self.config.api_url,
                 "--stack-started", self.started_at.isoformat(),
             ]
+        )
+
+    @property
+    def captcha_verify_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.captcha_port}/siteverify"
+
+    def start_captcha(self) -> None:
+        """The fake CAPTCHA verifier, and the API's settings to use it (before the API starts)."""
+        from devstack.captcha import DEFAULT_SECRET
+
+        if not self.config.captcha_port:
+            self.config.captcha_port = free_port()
+        verifier = self.spawn([sys.executable, "-m", "devstack.captcha", "--port", str(self.config.captcha_port)])
+        wait_for_http(self.captcha_verify_url, 30, verifier)
+        self.env.update(
+            {
+                "CAPTCHA_PROVIDER": self.config.captcha,
+                "CAPTCHA_SECRET": DEFAULT_SECRET,
+                "CAPTCHA_VERIFY_URL": self.captcha_verify_url,
+            }
         )
 
     def start_runtime(self, timeout: float = 60) -> subprocess.Popen[bytes]:

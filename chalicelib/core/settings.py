@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from chalicelib.core.states import CaptchaProvider
+
 
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
@@ -20,6 +22,11 @@ def _env(name: str, default: str = "") -> str:
 def _env_int(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
     return int(raw) if raw.strip() else default
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    return float(raw) if raw.strip() else default
 
 
 def _env_list(name: str) -> tuple[str, ...]:
@@ -66,6 +73,18 @@ class Settings:
     delivery_ttl_days: int
     related_table: str
     related_key_fields: dict[str, str]
+    # Website forms (api/forms.py, api/browser.py): where a browser lands after a
+    # post without an allowed `_next`, and how long a repeated form post is the same lead.
+    thank_you_url: str
+    form_repeat_seconds: int
+    # CAPTCHA (api/captcha.py): off when no provider; the secret comes from the
+    # deploy environment, never from committed configuration.
+    captcha_provider: CaptchaProvider | None
+    captcha_site_key: str
+    captcha_secret: str
+    captcha_verify_url: str
+    captcha_timeout_seconds: float
+    captcha_min_score: float
 
 
 @lru_cache(maxsize=1)
@@ -100,4 +119,24 @@ def get_settings() -> Settings:
         delivery_ttl_days=_env_int("DELIVERY_TTL_DAYS", 400),
         related_table=_env("RELATED_TABLE"),
         related_key_fields=_env_json_object("RELATED_KEY_FIELDS"),
+        thank_you_url=_env("THANK_YOU_URL").strip(),
+        form_repeat_seconds=_env_int("FORM_REPEAT_SECONDS", 60),
+        captcha_provider=_captcha_provider(),
+        captcha_site_key=_env("CAPTCHA_SITE_KEY").strip(),
+        captcha_secret=_env("CAPTCHA_SECRET").strip(),
+        captcha_verify_url=_env("CAPTCHA_VERIFY_URL").strip(),
+        captcha_timeout_seconds=_env_float("CAPTCHA_TIMEOUT_SECONDS", 3.0),
+        captcha_min_score=_env_float("CAPTCHA_MIN_SCORE", 0.5),
     )
+
+
+def _captcha_provider() -> CaptchaProvider | None:
+    """CAPTCHA_PROVIDER: empty for none; an unknown name is a configuration error, said at once."""
+    raw = _env("CAPTCHA_PROVIDER").strip().lower()
+    if not raw:
+        return None
+    try:
+        return CaptchaProvider(raw)
+    except ValueError:
+        known = ", ".join(p.value for p in CaptchaProvider)
+        raise ValueError(f"CAPTCHA_PROVIDER must be empty or one of {known}, not {raw!r}") from None

@@ -108,3 +108,19 @@ class RedriveOutcome(StrEnum):
     PURGED = "purged"  # deleted on an operator's order: it would never succeed
     FAILED = "failed"  # left in the DLQ
     SKIPPED = "skipped"  # not found
+
+
+class CaptchaProvider(StrEnum):
+    """The CAPTCHA services a stage can verify with (CAPTCHA_PROVIDER)."""
+
+    TURNSTILE = "turnstile"  # Cloudflare Turnstile
+    HCAPTCHA = "hcaptcha"
+    RECAPTCHA = "recaptcha"  # Google reCAPTCHA v2 or v3
+
+
+class CaptchaVerdict(StrEnum):
+    """What verifying one CAPTCHA token found."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # the provider refused the token: answered like the honeypot
+    UNAVAILABLE = "unavailable"  # no usable answer from the provider: 503, nothing stored

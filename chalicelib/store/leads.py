@@ -9,7 +9,7 @@ import binascii
 import json
 import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import aws
 from chalicelib.core.clock import iso_utc
@@ -17,6 +17,9 @@ from chalicelib.core.settings import get_settings
 from chalicelib.core.states import LeadStatus
 from chalicelib.store import idempotency
 from chalicelib.store.items import from_item, to_item
+
+if TYPE_CHECKING:
+    from chalicelib.store.repeats import RepeatGuard
 
 # Constant partition of the by_created index, which lists leads newest first.
 LISTING_PARTITION = "lead"
@@ -48,22 +51,24 @@ def new_lead_item(lead: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def store_lead(lead: dict[str, Any], key: str | None, fingerprint: str) -> str:
-    """Put the lead and return its id; with an idempotency key, put the key's
-    record in the same transaction, and answer a concurrent twin's id instead."""
+def store_lead(lead: dict[str, Any], key: str | None, fingerprint: str, repeat: RepeatGuard | None = None) -> str:
+    """Put the lead and return its id; with an idempotency key (or a form's repeat
+    guard, store/repeats.py), put its record in the same transaction, and answer a
+    concurrent twin's id instead."""
     item = new_lead_item(lead)
     client = aws.dynamodb()
     put_lead = {"TableName": _table(), "Item": to_item(item), "ConditionExpression": "attribute_not_exists(id)"}
-    if not key:
+    claims = [idempotency.claim_request(key, fingerprint, item["id"])] if key else []
+    if repeat is not None:
+        claims.append(repeat.claim(item["id"]))
+    if not claims:
         client.put_item(**put_lead)
         return str(item["id"])
     try:
-        client.transact_write_items(
-            TransactItems=[{"Put": put_lead}, {"Put": idempotency.claim_request(key, fingerprint, item["id"])}]
-        )
+        client.transact_write_items(TransactItems=[{"Put": put_lead}, *({"Put": claim} for claim in claims)])
     except client.exceptions.TransactionCanceledException:
-        # A concurrent request with the same key won the race: answer as it did.
-        replay = idempotency.find_replay(key, fingerprint)
+        # A concurrent request with the same key (or the same form body) won the race: answer as it did.
+        replay = idempotency.find_replay(key, fingerprint) or (repeat.replay() if repeat is not None else None)
         if replay is None:
             raise
         return replay

@@ -54,3 +54,16 @@ def call(
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
+
+
+def leads_from(stack: LocalStack, email: str) -> list[dict[str, Any]]:
+    """Every lead the stack stored for this address (a scan: test tables are small)."""
+    from chalicelib.store.items import from_item
+    from devstack.provision import local_client, stage_environment
+
+    dynamodb = local_client("dynamodb", stack.config.aws_endpoint)
+    pages = dynamodb.get_paginator("scan").paginate(
+        TableName=stage_environment(stack.config.stage)["LEADS_TABLE"], FilterExpression="email = :e",
+        ExpressionAttributeValues={":e": {"S": email}}, ConsistentRead=True,
+    )
+    return [from_item(item) for page in pages for item in page["Items"]]
