@@ -36,6 +36,9 @@ ENV_BINDINGS: dict[str, Binding] = {
     "NOTIFICATIONS_QUEUE": Binding("NotificationsQueue", "QueueName", "NotificationsQueueName"),
     "NOTIFICATIONS_DLQ": Binding("NotificationsDLQ", "QueueName", "NotificationsDLQName"),
     "AUDIT_BUCKET": Binding("AuditBucket", "Ref", "AuditBucketName"),
+    "NOTIFICATIONS_TABLE": Binding("NotificationsTable", "Ref", "NotificationsTableName"),
+    "CALLBACKS_QUEUE": Binding("CallbacksQueue", "QueueName", "CallbacksQueueName"),
+    "CALLBACKS_DLQ": Binding("CallbacksDLQ", "QueueName", "CallbacksDLQName"),
     "SES_CONFIGURATION_SET": Binding("SesConfigurationSet", "Ref", "SesConfigurationSetName"),
 }
 

@@ -89,3 +89,33 @@ class LeadKind(StrEnum):
 
     TEAM_ALERT = "team_alert"
     CUSTOMER_CONFIRMATION = "customer_confirmation"
+    TEAM_CHAT = "team_chat"  # the team's chat message (a webhook post, not an email)
+
+
+# The statuses a sender's callback reports (queued is where every notification starts).
+CALLBACK_STATUSES = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.BOUNCED,
+    DeliveryStatus.COMPLAINED,
+    DeliveryStatus.SUPPRESSED,
+    DeliveryStatus.FAILED,
+)
+
+
+class Caller(StrEnum):
+    """Who is asking, on the routes both the team and senders use."""
+
+    ADMIN = "admin"
+    SENDER = "sender"
+
+
+class CallbackResult(StrEnum):
+    """What one attempt to deliver a status callback did."""
+
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    SUPERSEDED = "superseded"  # a later status exists, or this one was already acknowledged
+    NO_CALLBACK = "no_callback"  # the notification names no callback URL
+    RETRY = "retry"  # 5xx, 408, 429, no connection, a timeout: tried again later
+    BUSY = "busy"  # another worker is posting for this notification: looked at again shortly
+    REFUSED = "refused"  # a 4xx, or the URL is no longer allowed: dead-lettered, not retried
