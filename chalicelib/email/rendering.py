@@ -9,7 +9,8 @@ falls back from `data["items"]` to `data.items` (and back), so a template
 reading an optional field the request left out got the dict's `items`
 method and failed. Here a mapping answers only with its keys; anything
 missing is undefined (empty and false), as a template expects of an
-optional field. The schema next to each template (email/schemas.py) says
+optional field, and so is anything inside an optional object left out.
+The schema next to each template (email/schemas.py) says
 which fields a kind needs, and requests are checked against it at the door.
 """
 
@@ -54,10 +55,12 @@ def _data_environment_class() -> Any:
 
 @lru_cache(maxsize=1)
 def environment() -> Any:
-    from jinja2 import FileSystemLoader, select_autoescape
+    from jinja2 import ChainableUndefined, FileSystemLoader, select_autoescape
 
     return _data_environment_class()(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        # An optional object left out is undefined all the way down (`enrichment.history.count`).
+        undefined=ChainableUndefined,
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         trim_blocks=False,
         keep_trailing_newline=True,
