@@ -58,7 +58,7 @@ def running_receiver(script: list[int] | None = None, then: int = 200) -> Iterat
     receiver = Receiver(script=list(script or []), then=then)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             status = receiver.answer()
             receiver.requests.append(Received(self.path, dict(self.headers.items()), body, status))
@@ -67,7 +67,7 @@ def running_receiver(script: list[int] | None = None, then: int = 200) -> Iterat
             self.end_headers()
             self.wfile.write(b"ok")
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

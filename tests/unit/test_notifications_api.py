@@ -35,7 +35,8 @@ def test_a_request_is_accepted_and_sent_exactly_once(api_client, local_aws):
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
     [({}, 401, "unauthorized"), ({"Authorization": "Bearer wrong"}, 403, "forbidden"),
-     ({"Authorization": "Basic abc"}, 403, "forbidden"), ({"Authorization": f"Bearer {ADMIN_TOKEN}"}, 403, "forbidden")],
+     ({"Authorization": "Basic abc"}, 403, "forbidden"),
+     ({"Authorization": f"Bearer {ADMIN_TOKEN}"}, 403, "forbidden")],
 )
 def test_the_sender_key_rules(api_client, local_aws, headers, status, code):
     answer = post(api_client, ORDER, key=None, headers=headers)
