@@ -1,6 +1,6 @@
 """Dead letters: list what is in each DLQ and why, and redrive chosen or all messages.
 
-    python -m ops.dlq list [--queue notifications|lead-stream|lead-audit|ses-feedback] [--stage local]
+    python -m ops.dlq list [--queue notifications|lead-stream|lead-audit|ses-feedback|callbacks] [--stage local]
     python -m ops.dlq redrive (--all | MESSAGE_ID ...) [--queue ...] [--stage ...] [--invoke-lambda]
     make dlq ARGS="redrive --all --queue notifications"
 
@@ -13,6 +13,9 @@ Per DLQ:
   on-failure destination record. Redrive publishes the SES record to the
   SesFeedback topic again; duplicates change nothing (statuses only move
   forward).
+- callbacks: status callbacks a sender's receiver refused (a 4xx) or kept
+  failing. Redrive sends each back to the callbacks queue; the worker drops
+  one whose status is no longer the latest or was acknowledged meanwhile.
 - lead-stream, lead-audit: Lambda's on-failure records for the Leads stream's
   two consumers, which hold only the shard and sequence range. Redrive
   re-reads those records from the stream (DynamoDB Streams keeps them 24
@@ -55,6 +58,8 @@ QUEUES: dict[str, QueueSpec] = {
     "ses-feedback": QueueSpec("ses-feedback", "ses-feedback-dlq", "sns", "ses-feedback"),
     "lead-stream": QueueSpec("lead-stream", "lead-stream-dlq", "stream"),
     "lead-audit": QueueSpec("lead-audit", "lead-audit-dlq", "stream"),
+    # Status callbacks to senders; a redriven one that is out of date by then is dropped by the worker.
+    "callbacks": QueueSpec("callbacks", "callbacks-dlq", "sqs", "callbacks"),
 }
 
 
