@@ -77,6 +77,30 @@ def page_styles() -> Response:
     return website.page_styles(request().headers)
 
 
+@app.route("/openapi.json", methods=["GET"])
+def openapi_document() -> Response:
+    from chalicelib.api import openapi
+
+    return openapi.document_response()
+
+
+# --- Senders' API (other systems; a sender key, checked in the view: api/notifications.py) --
+
+
+@app.route("/notifications", methods=["POST"], content_types=["*/*"])
+def create_notification() -> Response:
+    from chalicelib.api import notifications
+
+    return notifications.create(request())
+
+
+@app.route("/notifications/{notification_id}", methods=["GET"])
+def get_notification(notification_id: str) -> Response:
+    from chalicelib.api import notifications
+
+    return notifications.read(request(), notification_id)
+
+
 # --- Admin API (a Chalice built-in authorizer; api/auth.py says who answers 401 and 403) --
 
 
@@ -205,6 +229,13 @@ def on_ses_feedback(event: SNSEvent) -> None:
     from chalicelib.pipeline import feedback
 
     feedback.handle_sns_message(event.message)
+
+
+@app.on_sqs_message(queue=os.environ.get("CALLBACKS_QUEUE", "callbacks"), batch_size=10)
+def on_callback(event: SQSEvent) -> BatchResponse:
+    from chalicelib.pipeline import callbacks
+
+    return callbacks.handle_batch(event)
 
 
 @app.on_dynamodb_record(

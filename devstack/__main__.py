@@ -23,6 +23,8 @@ environment:
   LEADFLOW_AWS_PORT     the AWS emulator's port (4566)
   LEADFLOW_OUTBOX       where every email SES accepts is filed (var/outbox)
   LEADFLOW_ADMIN_TOKEN  the admin bearer token (local-admin-token)
+  LEADFLOW_SENDER_KEY   the local sender's API key for POST /notifications (local-sender-key)
+  LEADFLOW_SENDER_SECRET  the local sender's callback signing secret (local-signing-secret)
   LEADFLOW_SMTP_RELAY   host:port of a mail catcher (Mailpit, MailHog) to relay every email to
   LEADFLOW_CAPTCHA      turnstile, hcaptcha or recaptcha: the API requires a CAPTCHA token, checked
                         by a fake verifier (token "pass..." passes, any other fails)
@@ -81,7 +83,7 @@ def banner(stack: LocalStack, earlier_emails: int) -> str:
 
     lines = ["", "leadflow local stack is up"]
     if config.with_api:
-        lines.append(line("API", config.api_url, "POST /leads, GET /health"))
+        lines.append(line("API", config.api_url, "POST /leads, POST /notifications, GET /openapi.json"))
     else:
         lines.append(line("API", "not started", "run: .venv/bin/chalice local --stage local --no-autoreload"))
     lines.append(line("mail viewer", config.mail_url, "every email SES accepted, its status, SES feedback buttons"))
@@ -89,6 +91,8 @@ def banner(stack: LocalStack, earlier_emails: int) -> str:
         lines.append(line("dashboard", config.api_url + "/admin", f"sign in with the admin token {config.admin_token}"))
     else:
         lines.append(line("admin token", config.admin_token))
+    lines.append(line("sender key", config.sender_key,
+                      f"POST /notifications; callbacks signed with {config.sender_secret}"))
     lines.append(line("AWS emulator", config.aws_endpoint, "moto server"))
     if config.captcha:
         lines.append(line("CAPTCHA", stack.captcha_verify_url, f"fake {config.captcha} verifier: token 'pass' passes"))

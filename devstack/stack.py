@@ -26,6 +26,20 @@ DEFAULT_MAIL_PORT = 8025
 # Where `make run` says which ports it took, so `make dlq` finds a stack started on other ports.
 RUN_FILE = PROJECT_ROOT / "var" / "run" / "local-stack.json"
 
+# The local stage's documented sender (POST /notifications): its API key and signing secret.
+DEFAULT_SENDER_KEY = "local-sender-key"
+DEFAULT_SENDER_SECRET = "local-signing-secret"
+LOCAL_SENDER = "local"
+
+
+def local_sender_keys(key: str, secret: str) -> str:
+    """SENDER_KEYS for the local sender: every kind that needs no lead, callbacks to loopback
+    (the local stage allows them)."""
+    import json
+
+    entry = {"sender": LOCAL_SENDER, "kinds": ["*"], "signing_secret": secret}
+    return json.dumps({hashlib.sha256(key.encode()).hexdigest(): entry})
+
 
 @dataclass
 class StackConfig:
@@ -38,6 +52,8 @@ class StackConfig:
     stage: str = "local"
     outbox: Path = PROJECT_ROOT / "var" / "outbox"
     admin_token: str = DEFAULT_ADMIN_TOKEN
+    sender_key: str = DEFAULT_SENDER_KEY
+    sender_secret: str = DEFAULT_SENDER_SECRET
     with_api: bool = True
     with_runtime: bool = True
     with_viewer: bool = True
@@ -61,6 +77,8 @@ class StackConfig:
             mail_port=int(os.environ.get("LEADFLOW_MAIL_PORT", str(DEFAULT_MAIL_PORT))),
             outbox=Path(os.environ.get("LEADFLOW_OUTBOX", PROJECT_ROOT / "var" / "outbox")),
             admin_token=os.environ.get("LEADFLOW_ADMIN_TOKEN", DEFAULT_ADMIN_TOKEN),
+            sender_key=os.environ.get("LEADFLOW_SENDER_KEY", DEFAULT_SENDER_KEY),
+            sender_secret=os.environ.get("LEADFLOW_SENDER_SECRET", DEFAULT_SENDER_SECRET),
             quiet=console.quiet(),
             captcha=os.environ.get("LEADFLOW_CAPTCHA", "").strip().lower(),
         )
@@ -155,6 +173,7 @@ class LocalStack:
                 "AWS_DEFAULT_REGION": LOCAL_REGION,
                 "LEADFLOW_OUTBOX": str(self.config.outbox),
                 "ADMIN_TOKEN_SHA256": hashlib.sha256(self.config.admin_token.encode()).hexdigest(),
+                "SENDER_KEYS": local_sender_keys(self.config.sender_key, self.config.sender_secret),
                 "PYTHONUNBUFFERED": "1",
                 console.QUIET_ENV: "1" if self.config.quiet else "0",
             }

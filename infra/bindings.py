@@ -39,6 +39,9 @@ ENV_BINDINGS: dict[str, Binding] = {
     "LEAD_STREAM_DLQ": Binding("LeadStreamDLQ", "QueueName", "LeadStreamDLQName"),
     "LEAD_AUDIT_DLQ": Binding("LeadAuditDLQ", "QueueName", "LeadAuditDLQName"),
     "AUDIT_BUCKET": Binding("AuditBucket", "Ref", "AuditBucketName"),
+    "NOTIFICATIONS_TABLE": Binding("NotificationsTable", "Ref", "NotificationsTableName"),
+    "CALLBACKS_QUEUE": Binding("CallbacksQueue", "QueueName", "CallbacksQueueName"),
+    "CALLBACKS_DLQ": Binding("CallbacksDLQ", "QueueName", "CallbacksDLQName"),
     "SES_CONFIGURATION_SET": Binding("SesConfigurationSet", "Ref", "SesConfigurationSetName"),
 }
 

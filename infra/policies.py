@@ -51,7 +51,8 @@ class Grant:
     """Actions on resources. A resource is `Logical[/suffix]` of infra/resources.py,
     `=<literal ARN>`, `@ses-senders` (sender identities and the configuration
     set, with a FromAddress condition), `@related-table` (RELATED_TABLE, if set) or
-    `@stack-key` (the stack's KMS key, through SNS only; see derived_grants)."""
+    `@stack-key` (the stack's KMS key, through SNS only; see derived_grants),
+    and `@secret/<name>` (the Secrets Manager secret `leadflow/<stage>/<name>`)."""
 
     sid: str
     actions: tuple[str, ...]
@@ -97,10 +98,13 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
                 "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
                 "sqs:DeleteMessage",
             ),
-            ("NotificationsDLQ", "SesFeedbackDLQ", "LeadStreamDLQ", "LeadAuditDLQ"),
+            ("NotificationsDLQ", "SesFeedbackDLQ", "LeadStreamDLQ", "LeadAuditDLQ", "CallbacksDLQ"),
         ),
-        Grant("RedriveNotifications", ("sqs:GetQueueUrl", "sqs:SendMessage"), ("NotificationsQueue",)),
+        Grant("RedriveQueues", ("sqs:GetQueueUrl", "sqs:SendMessage"), ("NotificationsQueue", "CallbacksQueue")),
         Grant("RedriveFeedback", ("sns:Publish",), ("SesFeedbackTopic",)),
+        # POST /notifications: the record (with its idempotency record, in one transaction), then the topic.
+        _ddb("Notifications", ("GetItem", "PutItem", "UpdateItem"), "NotificationsTable"),
+        Grant("NotificationRequests", ("sns:Publish",), ("NotificationRequestsTopic",)),
     ),
     "on_lead_stream": (
         _ddb("LeadHistory", ("Query",), "LeadsTable/index/by_email"),
@@ -115,6 +119,11 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         _ddb("Suppression", ("ConditionCheckItem",), "SuppressionTable"),
         _ddb("LeadNotErased", ("ConditionCheckItem",), "LeadsTable"),
         Grant("SendMail", SES_SEND_ACTIONS, ("@ses-senders",)),
+        # A notification's status as its sender sees it (pipeline/notification_status.py).
+        _ddb("NotificationStatus", ("UpdateItem",), "NotificationsTable"),
+        Grant("QueueCallbacks", ("sqs:GetQueueUrl", "sqs:SendMessage"), ("CallbacksQueue",)),
+        # TEAM_WEBHOOK_URL=secretsmanager: the team's chat webhook URL.
+        Grant("TeamWebhookSecret", ("secretsmanager:GetSecretValue",), ("@secret/team-webhook",)),
     ),
     "on_ses_feedback": (
         _ddb(
@@ -125,6 +134,15 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         ),
         _ddb("Suppression", ("PutItem",), "SuppressionTable"),
         Grant("AuditLog", ("s3:PutObject",), ("AuditBucket/*",)),
+        _ddb("NotificationStatus", ("UpdateItem",), "NotificationsTable"),
+        Grant("QueueCallbacks", ("sqs:GetQueueUrl", "sqs:SendMessage"), ("CallbacksQueue",)),
+    ),
+    "on_callback": (
+        _ddb("Notifications", ("GetItem", "UpdateItem"), "NotificationsTable"),
+        Grant("CallbacksQueue", ("sqs:GetQueueUrl", "sqs:ChangeMessageVisibility"), ("CallbacksQueue",)),
+        Grant("RefusedToDLQ", ("sqs:GetQueueUrl", "sqs:SendMessage"), ("CallbacksDLQ",)),
+        # Each sender's signing secret (core/senders.py), created per infra/DEPLOY.md.
+        Grant("SigningSecrets", ("secretsmanager:GetSecretValue",), ("@secret/senders/*",)),
     ),
     "on_lead_audit": (Grant("AuditLog", ("s3:PutObject",), ("AuditBucket/*",)),),
 }
@@ -249,6 +267,11 @@ def _resolve_resources(ctx: PolicyContext, grant: Grant) -> list[str]:
                 arns.append(f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{table}")
         elif reference == "@stack-key":
             arns.append(f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/*")
+        elif reference.startswith("@secret/"):
+            # Secrets Manager adds six random characters to a secret's name in its ARN.
+            name = f"leadflow/{ctx.stage}/{reference.removeprefix('@secret/')}"
+            arns.append(f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}" +
+                        ("" if name.endswith("*") else "-??????"))
         elif reference == "@ses-senders":
             arns += ctx.ses_identity_arns() + [ctx.arn("SesConfigurationSet")]
         else:

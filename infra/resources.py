@@ -27,6 +27,7 @@ DEFAULT_FUNCTIONS: dict[str, str] = {
     "on_notification": "sqs",
     "on_ses_feedback": "sns",
     "on_lead_audit": "dynamodb",
+    "on_callback": "sqs",
 }
 
 # A stream consumer more than this far behind is not keeping up.
@@ -37,7 +38,13 @@ QUEUE_AGE_ALARM_SECONDS = 600
 # data in them is masked, and 90 days covers an incident's investigation.
 LOG_RETENTION_DAYS = 90
 STACK_KEY = {"Fn::GetAtt": ["StackKey", "Arn"]}
-DEAD_LETTER_QUEUES = ("NotificationsDLQ", "LeadStreamDLQ", "LeadAuditDLQ", "SesFeedbackDLQ")
+DEAD_LETTER_QUEUES = ("NotificationsDLQ", "LeadStreamDLQ", "LeadAuditDLQ", "SesFeedbackDLQ", "CallbacksDLQ")
+# A callback waits out its retries (up to 6 h each) in the queue, so its age alarm is about
+# a consumer that stopped, not about a receiver that is down.
+CALLBACK_QUEUE_AGE_ALARM_SECONDS = 8 * 3600
+# The callback worker dead-letters a message itself after its last retry (CALLBACK_RETRY_SECONDS);
+# the queue's own redrive is the safety net for a message that keeps crashing the worker.
+CALLBACK_MAX_RECEIVES = 10
 
 
 def physical_name(stage: str, suffix: str) -> str:
@@ -103,7 +110,7 @@ def _table(
     }
 
 
-def _queue(suffix: str, dlq: str | None = None, visibility: int = 60) -> dict[str, Any]:
+def _queue(suffix: str, dlq: str | None = None, visibility: int = 60, max_receives: int = 3) -> dict[str, Any]:
     props: dict[str, Any] = {
         "QueueName": _sub(suffix),
         "MessageRetentionPeriod": RETENTION_14_DAYS,
@@ -111,7 +118,7 @@ def _queue(suffix: str, dlq: str | None = None, visibility: int = 60) -> dict[st
         "VisibilityTimeout": visibility,
     }
     if dlq:
-        props["RedrivePolicy"] = {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": 3}
+        props["RedrivePolicy"] = {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": max_receives}
     metadata = scan_skips.checkov_metadata(scan_skips.QUEUE_SSE)
     return {"Type": "AWS::SQS::Queue", "Metadata": metadata, "Properties": props}
 
@@ -345,6 +352,14 @@ def _queue_alarms() -> dict[str, Any]:
         "Maximum",
         QUEUE_AGE_ALARM_SECONDS,
     )
+    alarms["CallbacksQueueAgeAlarm"] = _alarm(
+        "status callbacks waiting too long",
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        {"QueueName": {"Fn::GetAtt": ["CallbacksQueue", "QueueName"]}},
+        "Maximum",
+        CALLBACK_QUEUE_AGE_ALARM_SECONDS,
+    )
     return alarms
 
 
@@ -392,9 +407,13 @@ def _dashboard(functions: Mapping[str, str]) -> dict[str, Any]:
     streams = [["AWS/Lambda", "IteratorAge", "FunctionName", names[f]] for f, k in functions.items() if k == "dynamodb"]
     queues = [
         ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "leadflow-${Stage}-" + suffix]
-        for suffix in ("notifications", "notifications-dlq", "lead-stream-dlq", "lead-audit-dlq", "ses-feedback-dlq")
+        for suffix in ("notifications", "notifications-dlq", "lead-stream-dlq", "lead-audit-dlq", "ses-feedback-dlq",
+                       "callbacks", "callbacks-dlq")
     ]
-    mail = [["leadflow", metric, "service", "leadflow"] for metric in ("EmailsSent", "SendFailures", "Suppressed")]
+    mail = [
+        ["leadflow", metric, "service", "leadflow"]
+        for metric in ("EmailsSent", "SendFailures", "Suppressed", "CallbacksDelivered", "CallbacksDeadLettered")
+    ]
     reputation = [["AWS/SES", "Reputation.BounceRate"], ["AWS/SES", "Reputation.ComplaintRate"]]
     widgets = [
         _metric_widget("Lambda invocations", per_function[0], "Sum", 0, 0),
@@ -469,6 +488,8 @@ def _data_resources() -> dict[str, Any]:
         ),
         "IdempotencyTable": _table("idempotency", "key", ["key"], ttl_attribute="expires_at"),
         "RateLimitTable": _table("rate-limits", "bucket", ["bucket"], ttl_attribute="expires_at"),
+        # POST /notifications: one record per request (sender, reference, callback URL, status history).
+        "NotificationsTable": _table("notifications", "id", ["id"], ttl_attribute="expires_at"),
         "LeadEventsTopic": _topic("lead-events"),
         "NotificationRequestsTopic": _topic("notification-requests"),
         "SesFeedbackTopic": _topic("ses-feedback", key=STACK_KEY),
@@ -480,6 +501,9 @@ def _data_resources() -> dict[str, Any]:
         # knows which handler a dead letter belongs to).
         "LeadAuditDLQ": _queue("lead-audit-dlq"),
         "SesFeedbackDLQ": _queue("ses-feedback-dlq"),
+        # Status callbacks to senders: retried through message visibility, then dead-lettered.
+        "CallbacksDLQ": _queue("callbacks-dlq"),
+        "CallbacksQueue": _queue("callbacks", dlq="CallbacksDLQ", max_receives=CALLBACK_MAX_RECEIVES),
         "LeadEventsSubscription": _subscription("LeadEventsTopic", "NotificationsQueue"),
         "NotificationRequestsSubscription": _subscription("NotificationRequestsTopic", "NotificationsQueue"),
         "NotificationsQueuePolicy": _queue_policy(
@@ -536,6 +560,10 @@ def outputs() -> dict[str, Any]:
         "SuppressionTableName": out({"Ref": "SuppressionTable"}),
         "IdempotencyTableName": out({"Ref": "IdempotencyTable"}),
         "RateLimitTableName": out({"Ref": "RateLimitTable"}),
+        "NotificationsTableName": out({"Ref": "NotificationsTable"}),
+        "CallbacksQueueName": out({"Fn::GetAtt": ["CallbacksQueue", "QueueName"]}),
+        "CallbacksDLQName": out({"Fn::GetAtt": ["CallbacksDLQ", "QueueName"]}),
+        "CallbacksDLQArn": out({"Fn::GetAtt": ["CallbacksDLQ", "Arn"]}),
         "LeadEventsTopicArn": out({"Ref": "LeadEventsTopic"}),
         "NotificationRequestsTopicArn": out({"Ref": "NotificationRequestsTopic"}),
         "SesFeedbackTopicArn": out({"Ref": "SesFeedbackTopic"}),

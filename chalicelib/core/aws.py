@@ -71,3 +71,7 @@ def sesv2() -> Any:
 
 def s3() -> Any:
     return client("s3")
+
+
+def secretsmanager() -> Any:
+    return client("secretsmanager")

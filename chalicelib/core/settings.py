@@ -29,6 +29,15 @@ def _env_float(name: str, default: float) -> float:
     return float(raw) if raw.strip() else default
 
 
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_ints(name: str, default: tuple[int, ...]) -> tuple[int, ...]:
+    raw = os.environ.get(name, "")
+    return tuple(int(part) for part in raw.split(",") if part.strip()) or default
+
+
 def _env_list(name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in _env(name).split(",") if part.strip())
 
@@ -85,6 +94,16 @@ class Settings:
     captcha_verify_url: str
     captcha_timeout_seconds: float
     captcha_min_score: float
+    # Other systems as senders (POST /notifications, status callbacks, team chat).
+    notifications_table: str
+    callbacks_queue: str
+    callbacks_dlq: str
+    sender_keys: dict[str, Any]
+    sender_rate_limit_max: int
+    sender_rate_limit_window_seconds: int
+    callback_retry_seconds: tuple[int, ...]
+    callback_allow_loopback: bool
+    team_webhook_url: str
 
 
 @lru_cache(maxsize=1)
@@ -127,6 +146,16 @@ def get_settings() -> Settings:
         captcha_verify_url=_env("CAPTCHA_VERIFY_URL").strip(),
         captcha_timeout_seconds=_env_float("CAPTCHA_TIMEOUT_SECONDS", 3.0),
         captcha_min_score=_env_float("CAPTCHA_MIN_SCORE", 0.5),
+        notifications_table=_env("NOTIFICATIONS_TABLE"),
+        callbacks_queue=_env("CALLBACKS_QUEUE"),
+        callbacks_dlq=_env("CALLBACKS_DLQ"),
+        sender_keys=_env_json_object("SENDER_KEYS"),
+        sender_rate_limit_max=_env_int("SENDER_RATE_LIMIT_MAX", 600),
+        sender_rate_limit_window_seconds=_env_int("SENDER_RATE_LIMIT_WINDOW_SECONDS", 60),
+        # Stripe-like backoff between callback attempts: 1 min, 5 min, 30 min, 2 h, 6 h.
+        callback_retry_seconds=_env_ints("CALLBACK_RETRY_SECONDS", (60, 300, 1800, 7200, 21600)),
+        callback_allow_loopback=_env_flag("CALLBACK_ALLOW_LOOPBACK"),
+        team_webhook_url=_env("TEAM_WEBHOOK_URL"),
     )
 
 

@@ -49,6 +49,7 @@ class QueueSpec:
     name: DeadLetterQueue
     kind: str  # "sqs" | "sns" | "stream"
     setting: str  # the Settings field naming the DLQ
+    source: str = ""  # for "sqs": the Settings field naming the queue a redrive sends back to
 
     @property
     def replayable_here(self) -> bool:
@@ -57,10 +58,14 @@ class QueueSpec:
 
 
 QUEUES: dict[str, QueueSpec] = {
-    DeadLetterQueue.NOTIFICATIONS: QueueSpec(DeadLetterQueue.NOTIFICATIONS, "sqs", "notifications_dlq"),
+    DeadLetterQueue.NOTIFICATIONS: QueueSpec(
+        DeadLetterQueue.NOTIFICATIONS, "sqs", "notifications_dlq", "notifications_queue"
+    ),
     DeadLetterQueue.SES_FEEDBACK: QueueSpec(DeadLetterQueue.SES_FEEDBACK, "sns", "ses_feedback_dlq"),
     DeadLetterQueue.LEAD_STREAM: QueueSpec(DeadLetterQueue.LEAD_STREAM, "stream", "lead_stream_dlq"),
     DeadLetterQueue.LEAD_AUDIT: QueueSpec(DeadLetterQueue.LEAD_AUDIT, "stream", "lead_audit_dlq"),
+    # Status callbacks to senders; a redriven one that is out of date by then is dropped by the worker.
+    DeadLetterQueue.CALLBACKS: QueueSpec(DeadLetterQueue.CALLBACKS, "sqs", "callbacks_dlq", "callbacks_queue"),
 }
 
 
@@ -328,14 +333,14 @@ def is_erased_or_gone(lead_id: str) -> bool:
     return found is None or found.get("status") == LeadStatus.ERASED
 
 
-def redrive_notification(letter: DeadLetter) -> RedriveResult:
+def redrive_to_queue(letter: DeadLetter) -> RedriveResult:
+    """An SQS dead letter back to the queue it failed on (notifications, callbacks)."""
     lead_id = lead_id_of(letter.payload)
     if lead_id and is_erased_or_gone(lead_id):
         return RedriveResult(letter.message_id, RedriveOutcome.DROPPED, f"lead {lead_id} is erased or gone")
     extra = {"MessageAttributes": letter.message_attributes} if letter.message_attributes else {}
-    sent = aws.sqs().send_message(
-        QueueUrl=_url_of(get_settings().notifications_queue), MessageBody=letter.body, **extra
-    )
+    source = str(getattr(get_settings(), QUEUES[letter.queue].source))
+    sent = aws.sqs().send_message(QueueUrl=_url_of(source), MessageBody=letter.body, **extra)
     return RedriveResult(letter.message_id, RedriveOutcome.REDRIVEN, f"as {sent['MessageId']}")
 
 
@@ -369,7 +374,7 @@ def redrive_one(letter: DeadLetter, dlq_arn: str, stream_replay: StreamReplay | 
     kind = QUEUES[letter.queue].kind
     try:
         if kind == "sqs":
-            return redrive_notification(letter)
+            return redrive_to_queue(letter)
         if kind == "sns":
             return redrive_feedback(letter, dlq_arn)
         if stream_replay is None:

@@ -12,14 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.core.digest import digest
-from chalicelib.core.rules import MAX_IDEMPOTENCY_KEY, is_valid_email
 from chalicelib.core.settings import get_settings
 from chalicelib.core.states import LeadKind, MessageType
 from chalicelib.email.mime import mailbox
-from chalicelib.email.rendering import available_kinds
+from chalicelib.pipeline import requests
 from chalicelib.store.deliveries import DeliveryKey
-
-MAX_REQUEST_DATA_KEYS = 50
 
 
 class InvalidRequest(ValueError):
@@ -58,7 +55,17 @@ def jobs_for_lead(message: dict[str, Any]) -> list[EmailJob]:
         for address in team_recipients(str(lead.get("source", "website")))
     ]
     jobs.append(EmailJob(lead["id"], LeadKind.CUSTOMER_CONFIRMATION, lead["email"], settings.customer_sender, context))
+    jobs.extend(chat_jobs(lead, context))
     return jobs
+
+
+def chat_jobs(lead: dict[str, Any], context: dict[str, Any]) -> list[EmailJob]:
+    """The team's chat message, when the stage has a webhook (TEAM_WEBHOOK_URL)."""
+    if not get_settings().team_webhook_url.strip():
+        return []
+    from chalicelib.pipeline.chat import RECIPIENT
+
+    return [EmailJob(lead["id"], LeadKind.TEAM_CHAT, RECIPIENT, "", context)]
 
 
 def request_ref_id(idempotency_key: str) -> str:
@@ -66,19 +73,14 @@ def request_ref_id(idempotency_key: str) -> str:
 
 
 def job_for_request(message: dict[str, Any]) -> EmailJob:
-    kind, recipient = message.get("kind"), message.get("recipient")
-    data, key = message.get("data", {}), message.get("idempotency_key")
-    if not isinstance(kind, str) or kind in tuple(LeadKind) or kind not in available_kinds():
-        raise InvalidRequest(f"unknown notification kind {str(kind)[:64]!r}")
-    if not isinstance(recipient, str) or not is_valid_email(recipient.strip()):
-        raise InvalidRequest("recipient is not a valid email address")
-    if not isinstance(data, dict) or len(data) > MAX_REQUEST_DATA_KEYS:
-        raise InvalidRequest(f"data must be an object of at most {MAX_REQUEST_DATA_KEYS} keys")
-    if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise InvalidRequest(f"idempotency_key must be a string of 1-{MAX_IDEMPOTENCY_KEY} characters")
-    return EmailJob(
-        request_ref_id(key), kind, recipient.strip(), get_settings().customer_sender, {"data": data}
-    )
+    """One email from a `notification.request`, after the checks POST /notifications makes
+    too (pipeline/requests.py): every problem is named in the dead letter's reason."""
+    request, problems = requests.check_topic_message(message)
+    if problems:
+        raise InvalidRequest(requests.describe(problems))
+    # POST /notifications keys the ledger by its notification id; the topic by the request's key.
+    ref_id = request.notification_id or request_ref_id(str(request.idempotency_key))
+    return EmailJob(ref_id, request.kind, request.recipient, get_settings().customer_sender, {"data": request.data})
 
 
 def jobs_for_message(message: Any) -> list[EmailJob]:

@@ -40,3 +40,27 @@ def acquire(client_id: str) -> int | None:
     except client.exceptions.ConditionalCheckFailedException:
         return retry_after
     return None
+
+
+def acquire_sender_key(key_id: str, limit: int, window: int) -> int | None:
+    """Count one POST /notifications for a sender's API key (its own limit and window); None if
+    allowed, else seconds to wait. The same fixed-window counter as acquire(), in its own buckets."""
+    now = now_epoch()
+    window_start = int(now // window) * window
+    retry_after = max(1, int(window_start + window - now + 0.999))
+    client = aws.dynamodb()
+    try:
+        client.update_item(
+            TableName=get_settings().rate_limit_table,
+            Key={"bucket": {"S": f"sender-key#{key_id}#{window_start}"}},
+            UpdateExpression="ADD hits :one SET expires_at = :exp",
+            ConditionExpression="attribute_not_exists(hits) OR hits < :max",
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":max": {"N": str(limit)},
+                ":exp": {"N": str(window_start + 2 * window)},
+            },
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return retry_after
+    return None

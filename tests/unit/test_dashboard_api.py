@@ -294,7 +294,7 @@ def test_dead_letters_are_listed_with_counts_ages_and_reasons_and_redriven(admin
                             MessageAttributes={"reason": {"DataType": "String", "StringValue": "invalid: nope"}})
     listing = get(admin_client, "/dead-letters").json_body
     queues = {q["queue"]: q for q in listing["queues"]}
-    assert set(queues) == {"notifications", "ses-feedback", "lead-stream", "lead-audit"}
+    assert set(queues) == {"notifications", "ses-feedback", "lead-stream", "lead-audit", "callbacks"}
     notifications = queues["notifications"]
     assert notifications["count"] >= 1 and notifications["oldest_age_seconds"] is not None
     [mine] = [m for m in notifications["messages"] if m["id"] == sent["MessageId"]]
