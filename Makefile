@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 # checkov's own environment (requirements-scan.txt says why it is apart).
 SCAN_VENV := $(VENV)/scan
 
-.PHONY: run test lint bench clean
+.PHONY: run emulator test lint bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt requirements-scan.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-scan.txt
 
 run: $(STAMP)
 	$(PY) -m devstack $(ARGS)
+
+# The local stack without its API, for a plain `chalice local --stage local` of your own.
+emulator: $(STAMP)
+	$(PY) -m devstack --no-api $(ARGS)
 
 test: lint
 	$(PY) -m pytest
@@ -37,6 +41,7 @@ policies: $(STAMP)
 	$(PY) -m infra.policies
 
 # Path 1: one SAM template (chalice package --merge-template) in build/$(STAGE)/.
+# A stage with CAPTCHA_PROVIDER takes its secret from LEADFLOW_CAPTCHA_SECRET (infra/captcha_secret.py).
 package: $(STAMP)
 	$(PY) -m infra.package --stage $(STAGE) --out build/$(STAGE)
 
@@ -46,7 +51,8 @@ deploy-package: package
 	aws cloudformation package --template-file build/$(STAGE)/sam.json \
 		--s3-bucket $(ARTIFACT_BUCKET) --output-template-file build/$(STAGE)/packaged.yaml
 	aws cloudformation deploy --template-file build/$(STAGE)/packaged.yaml --stack-name leadflow-$(STAGE) \
-		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND
+		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
+		$(if $(LEADFLOW_CAPTCHA_SECRET),--parameter-overrides CaptchaSecret="$$LEADFLOW_CAPTCHA_SECRET")
 
 # Path 2: resources stack -> outputs into .chalice/config.json -> chalice deploy -> mapping settings.
 deploy: $(STAMP)

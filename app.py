@@ -53,6 +53,54 @@ def leads_preflight() -> Response:
     return leads.handle_preflight(request())
 
 
+# --- What websites embed or land on (api/website.py) ---------------------------------
+
+
+@app.route("/thanks", methods=["GET"])
+def thanks() -> Response:
+    from chalicelib.api import website
+
+    return website.thanks(request().query_params)
+
+
+@app.route("/embed.js", methods=["GET"])
+def embed_script() -> Response:
+    from chalicelib.api import website
+
+    return website.embed_script(request().headers, request().query_params)
+
+
+@app.route("/pages.css", methods=["GET"])
+def page_styles() -> Response:
+    from chalicelib.api import website
+
+    return website.page_styles(request().headers)
+
+
+@app.route("/openapi.json", methods=["GET"])
+def openapi_document() -> Response:
+    from chalicelib.api import openapi
+
+    return openapi.document_response()
+
+
+# --- Senders' API (other systems; a sender key, checked in the view: api/notifications.py) --
+
+
+@app.route("/notifications", methods=["POST"], content_types=["*/*"])
+def create_notification() -> Response:
+    from chalicelib.api import notifications
+
+    return notifications.create(request())
+
+
+@app.route("/notifications/{notification_id}", methods=["GET"])
+def get_notification(notification_id: str) -> Response:
+    from chalicelib.api import notifications
+
+    return notifications.read(request(), notification_id)
+
+
 # --- Admin API (a Chalice built-in authorizer; api/auth.py says who answers 401 and 403) --
 
 
@@ -84,6 +132,79 @@ def erase_lead(lead_id: str) -> Response:
     return admin.erase_lead(lead_id)
 
 
+@app.route("/erasures", methods=["POST"], authorizer=admin_auth)
+def erase_by_email() -> Response:
+    from chalicelib.api import admin
+
+    return admin.erase_by_email(request().json_body)
+
+
+@app.route("/leads.csv", methods=["GET"], authorizer=admin_auth)
+def export_leads() -> Response:
+    from chalicelib.api import admin_export
+
+    return admin_export.leads_csv(request().query_params or {})
+
+
+@app.route("/suppressions", methods=["GET"], authorizer=admin_auth)
+def list_suppressions() -> Response:
+    from chalicelib.api import admin_ops
+
+    return admin_ops.list_suppressions(request().query_params)
+
+
+@app.route("/suppressions/{address}", methods=["DELETE"], authorizer=admin_auth)
+def remove_suppression(address: str) -> Response:
+    from chalicelib.api import admin_ops
+
+    return admin_ops.remove_suppression(address, request().json_body)
+
+
+@app.route("/dead-letters", methods=["GET"], authorizer=admin_auth)
+def list_dead_letters() -> Response:
+    from chalicelib.api import admin_ops
+
+    return admin_ops.list_dead_letters()
+
+
+@app.route("/dead-letters/{queue}/redrive", methods=["POST"], authorizer=admin_auth)
+def redrive_dead_letters(queue: str) -> Response:
+    from chalicelib.api import admin_ops
+
+    return admin_ops.redrive_dead_letters(queue, request().json_body)
+
+
+@app.route("/stats", methods=["GET"], authorizer=admin_auth)
+def delivery_stats() -> Response:
+    from chalicelib.api import admin_ops
+
+    return admin_ops.stats()
+
+
+# --- The team's dashboard (a page with no data: it asks for the token; see api/admin_page.py) --
+
+
+@app.route("/admin", methods=["GET"])
+def dashboard() -> Response:
+    from chalicelib.api import admin_page
+
+    return admin_page.serve("page")
+
+
+@app.route("/admin/app.js", methods=["GET"])
+def dashboard_script() -> Response:
+    from chalicelib.api import admin_page
+
+    return admin_page.serve("script")
+
+
+@app.route("/admin/app.css", methods=["GET"])
+def dashboard_style() -> Response:
+    from chalicelib.api import admin_page
+
+    return admin_page.serve("style")
+
+
 # --- Event handlers --------------------------------------------------------------
 
 
@@ -108,6 +229,13 @@ def on_ses_feedback(event: SNSEvent) -> None:
     from chalicelib.pipeline import feedback
 
     feedback.handle_sns_message(event.message)
+
+
+@app.on_sqs_message(queue=os.environ.get("CALLBACKS_QUEUE", "callbacks"), batch_size=10)
+def on_callback(event: SQSEvent) -> BatchResponse:
+    from chalicelib.pipeline import callbacks
+
+    return callbacks.handle_batch(event)
 
 
 @app.on_dynamodb_record(

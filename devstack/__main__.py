@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from devstack import outbox, smtp_relay
-from devstack.stack import LocalStack, StackConfig, serves_html
+from devstack.stack import LocalStack, StackConfig, remove_run_file, serves_html, write_run_file
 from infra.project import PROJECT_ROOT
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -23,7 +23,11 @@ environment:
   LEADFLOW_AWS_PORT     the AWS emulator's port (4566)
   LEADFLOW_OUTBOX       where every email SES accepts is filed (var/outbox)
   LEADFLOW_ADMIN_TOKEN  the admin bearer token (local-admin-token)
+  LEADFLOW_SENDER_KEY   the local sender's API key for POST /notifications (local-sender-key)
+  LEADFLOW_SENDER_SECRET  the local sender's callback signing secret (local-signing-secret)
   LEADFLOW_SMTP_RELAY   host:port of a mail catcher (Mailpit, MailHog) to relay every email to
+  LEADFLOW_CAPTCHA      turnstile, hcaptcha or recaptcha: the API requires a CAPTCHA token, checked
+                        by a fake verifier (token "pass..." passes, any other fails)
   LEADFLOW_QUIET=1      as --quiet
 Everything binds 127.0.0.1 only. Ctrl-C stops everything it started."""
 
@@ -57,6 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     lines.add_argument("--quiet", dest="quiet", action="store_true", default=None,
                        help="hide the per-request lines: API access log, handler invocations, SES sends, app logs")
     lines.add_argument("--verbose", dest="quiet", action="store_false", help="show them (the default)")
+    parser.add_argument("--no-api", dest="with_api", action="store_false",
+                        help="everything but the API (`make emulator`): serve it yourself with "
+                             "`chalice local --stage local`")
     return parser.parse_args(argv)
 
 
@@ -74,13 +81,21 @@ def banner(stack: LocalStack, earlier_emails: int) -> str:
     def line(name: str, where: str, what: str = "") -> str:
         return f"  {name:<13} {where:<30} {what}".rstrip()
 
-    lines = ["", "leadflow local stack is up", line("API", config.api_url, "POST /leads, GET /health")]
+    lines = ["", "leadflow local stack is up"]
+    if config.with_api:
+        lines.append(line("API", config.api_url, "POST /leads, POST /notifications, GET /openapi.json"))
+    else:
+        lines.append(line("API", "not started", "run: .venv/bin/chalice local --stage local --no-autoreload"))
     lines.append(line("mail viewer", config.mail_url, "every email SES accepted, its status, SES feedback buttons"))
-    if serves_html(config.api_url + "/admin"):
-        lines.append(line("dashboard", config.api_url + "/admin", f"admin token: {config.admin_token}"))
+    if config.with_api and serves_html(config.api_url + "/admin"):
+        lines.append(line("dashboard", config.api_url + "/admin", f"sign in with the admin token {config.admin_token}"))
     else:
         lines.append(line("admin token", config.admin_token))
+    lines.append(line("sender key", config.sender_key,
+                      f"POST /notifications; callbacks signed with {config.sender_secret}"))
     lines.append(line("AWS emulator", config.aws_endpoint, "moto server"))
+    if config.captcha:
+        lines.append(line("CAPTCHA", stack.captcha_verify_url, f"fake {config.captcha} verifier: token 'pass' passes"))
     earlier = f"{earlier_emails} email(s) from earlier runs" if earlier_emails else ""
     lines.append(line("outbox", _shown(config.outbox), earlier))
     relay = os.environ.get(smtp_relay.RELAY_ENV, "").strip()
@@ -104,10 +119,12 @@ def main(argv: list[str] | None = None) -> None:
     config = StackConfig.from_environment()
     if args.quiet is not None:
         config.quiet = args.quiet
+    config.with_api = args.with_api
     earlier_emails = len(outbox.message_files(config.outbox))
     stack = LocalStack(config)
     try:
         stack.start()
+        write_run_file(config)
         print(banner(stack, earlier_emails), flush=True)
         while True:
             time.sleep(0.5)
@@ -120,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
         # A second Ctrl-C must not abort the clean-up half way.
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
+        remove_run_file()
         stack.stop()
         print("leadflow local stack stopped", flush=True)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import threading
 import warnings
 
@@ -71,11 +70,9 @@ def serve(host: str, port: int) -> None:
     )
     # Served from a daemon thread: on a signal the process ends at once,
     # long polls in flight included, as a stopped emulator should.
+    stop = lifeline.StopSignal()
     threading.Thread(target=server.run, name="emulator", daemon=True).start()
-    stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopped.set())
-    stopped.wait()
+    stop.wait()
     server.close()
 
 

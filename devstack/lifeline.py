@@ -61,3 +61,16 @@ def watch_parent() -> None:
     if not raw.isdigit():
         return
     threading.Thread(target=_watch, args=(int(raw),), name="lifeline", daemon=True).start()
+
+
+class StopSignal:
+    """SIGINT or SIGTERM, caught from the moment this is made: a child of the stack
+    (emulator, runtime, mail viewer) serves until one arrives, then cleans up."""
+
+    def __init__(self) -> None:
+        self._stopped = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self._stopped.set())
+
+    def wait(self) -> None:
+        self._stopped.wait()

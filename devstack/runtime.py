@@ -11,12 +11,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
-from devstack import console, lifeline
+from devstack import console, lifeline, stage_env
 from devstack.events.engine import EventRuntime, RuntimeOptions
 from infra.project import PROJECT_ROOT
 
@@ -60,6 +58,7 @@ def install_faults() -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     lifeline.watch_parent()
+    stage_env.keep_stack_environment()
     if not os.environ.get("AWS_ENDPOINT_URL"):
         # It creates queues and subscriptions: never let it loose on a real account.
         sys.exit("AWS_ENDPOINT_URL is not set: the local event runtime only runs against the emulator")
@@ -71,15 +70,12 @@ def main(argv: list[str] | None = None) -> None:
     console.quiet_logger("devstack.runtime")
     console.quiet_app_output()
     runtime = EventRuntime(options_from(args))
-    stopping = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
+    stop = lifeline.StopSignal()
     runtime.start(prepare=install_faults)
     if args.ready_file:
         args.ready_file.parent.mkdir(parents=True, exist_ok=True)
         args.ready_file.write_text("ready\n", encoding="utf-8")
-    while not stopping.wait(1.0):
-        pass
+    stop.wait()
     runtime.stop()
     logging.getLogger("devstack.runtime").info("event runtime stopped")
 

@@ -10,6 +10,12 @@ At the end, dead letters are redriven once and everything is reconciled:
 each lead must have exactly one team alert per team address and one
 confirmation in the outbox, or a recorded `suppressed`/`failed` with a
 reason; zero duplicates; zero leads without an outcome.
+
+Alongside the leads, a sender posts order confirmations (POST
+/notifications) with a callback URL on a local receiver that answers 500
+now and then: every notification must end with its latest status
+acknowledged (zero lost callbacks), no event acknowledged twice and none
+older than one already acknowledged.
 """
 
 from __future__ import annotations
@@ -70,6 +76,95 @@ class Expected:
         return DeliveryKey(self.lead_id, self.kind, self.recipient).delivery_id
 
 
+# A fifth as many notifications (POST /notifications, with callbacks) as leads.
+NOTIFICATIONS_PER_LEAD = 0.2
+RECEIVER_FAILURE_RATE = 0.2
+
+
+class CallbackReceiver:
+    """The sender's callback endpoint: answers 500 at RECEIVER_FAILURE_RATE, records what it acknowledged."""
+
+    def __init__(self, seed: int = 7) -> None:
+        import random
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.acknowledged: list[dict[str, Any]] = []
+        self.requests = 0
+        lock = threading.Lock()
+        chance = random.Random(seed)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                event = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                with lock:
+                    receiver.requests += 1
+                    status = 500 if chance.random() < RECEIVER_FAILURE_RATE else 200
+                    if status == 200:
+                        receiver.acknowledged.append(event)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def post_notification(api_url: str, key: str, index: int, run: str, callback_url: str) -> str:
+    body = {"kind": "order_confirmation", "recipient": f"soak.{run}.order{index}@example.com",
+            "reference": f"order-{index}", "data": {"order_id": f"S-{index}"}, "callback_url": callback_url}
+    request = urllib.request.Request(
+        api_url + "/notifications", data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}",
+                 "Idempotency-Key": f"{run}-order-{index}"},
+    )
+    for attempt in range(5):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return str(json.load(response)["id"])
+        except OSError:
+            time.sleep(0.2 * (attempt + 1))  # the retry is safe: same Idempotency-Key
+    raise RuntimeError(f"notification {index} could not be posted")
+
+
+def notification_state(api_url: str, key: str, notification_id: str) -> dict[str, Any]:
+    request = urllib.request.Request(f"{api_url}/notifications/{notification_id}",
+                                     headers={"Authorization": f"Bearer {key}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(json.load(response))
+
+
+def callbacks_settled(states: list[dict[str, Any]]) -> bool:
+    return all(s["status"] in DONE_STATUSES and (s.get("callback") or {}).get("acknowledged") == s["status"]
+               for s in states)
+
+
+def reconcile_callbacks(report: Report, states: list[dict[str, Any]], acknowledged: list[dict[str, Any]]) -> None:
+    from chalicelib.core.states import DeliveryStatus
+
+    report.notifications = len(states)
+    report.callbacks_acknowledged = len(acknowledged)
+    ids = Counter(event["id"] for event in acknowledged)
+    report.callbacks_duplicated = sorted(event_id for event_id, count in ids.items() if count > 1)
+    report.callbacks_lost = sorted(
+        s["id"] for s in states if (s.get("callback") or {}).get("acknowledged") != s["status"]
+        or not any(e["notification_id"] == s["id"] and e["status"] == s["status"] for e in acknowledged)
+    )
+    for state in states:
+        ranks = [DeliveryStatus(e["status"]).rank for e in acknowledged if e["notification_id"] == state["id"]]
+        if ranks != sorted(set(ranks)):
+            report.callbacks_out_of_order.append(state["id"])
+
+
 @dataclass
 class Report:
     leads: int = 0
@@ -83,11 +178,17 @@ class Report:
     faults: str = ""
     log_lines: int = 0
     personal_data_in_logs: list[str] = field(default_factory=list)
+    notifications: int = 0
+    callbacks_acknowledged: int = 0
+    callbacks_lost: list[str] = field(default_factory=list)
+    callbacks_duplicated: list[str] = field(default_factory=list)
+    callbacks_out_of_order: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return (
             not self.duplicates and not self.lost and not self.leads_without_outcome and not self.personal_data_in_logs
+            and not self.callbacks_lost and not self.callbacks_duplicated and not self.callbacks_out_of_order
         )
 
     def table(self) -> str:
@@ -99,6 +200,11 @@ class Report:
             ("duplicated emails", len(self.duplicates)),
             ("lost emails", len(self.lost)),
             ("leads without an outcome", len(self.leads_without_outcome)),
+            ("notifications posted (with callbacks)", self.notifications),
+            ("callbacks acknowledged", self.callbacks_acknowledged),
+            ("lost callbacks (latest status not acknowledged)", len(self.callbacks_lost)),
+            ("duplicated acknowledgements", len(self.callbacks_duplicated)),
+            ("callbacks out of order", len(self.callbacks_out_of_order)),
             ("log lines scanned", self.log_lines),
             ("log lines with a full address or phone", len(self.personal_data_in_logs)),
         ]
@@ -248,6 +354,7 @@ def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: 
         )
         os.environ["LEADFLOW_FAULTS"] = json.dumps(faults)
         stack = LocalStack(config)
+        receiver = CallbackReceiver()
         try:
             stack.start()
             env = {**stage_environment(config.stage), **stack.env}
@@ -255,7 +362,11 @@ def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: 
             shorten_visibility(config.aws_endpoint, env["NOTIFICATIONS_QUEUE"])
             index_of: dict[str, int] = {}
             per_second = max(1, int(rate))
+            orders = max(3, int(leads * NOTIFICATIONS_PER_LEAD))
             with ThreadPoolExecutor(max_workers=4) as pool:
+                notification_ids = list(pool.map(
+                    lambda i: post_notification(config.api_url, config.sender_key, i, run, receiver.url), range(orders)
+                ))
                 for start in range(0, leads, per_second):
                     batch = range(start, min(leads, start + per_second))
                     ids = pool.map(lambda i: post_lead(config.api_url, i, run), batch)
@@ -264,6 +375,8 @@ def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: 
                         stack.restart_runtime(signal.SIGKILL)  # a crash, not a clean stop
                     time.sleep(1)
             expected = expected_emails(list(index_of), env, run, index_of)
+            expected += [Expected(nid, "order_confirmation", f"soak.{run}.order{i}@example.com")
+                         for i, nid in enumerate(notification_ids)]
             rows = wait_until_settled(config.aws_endpoint, env["DELIVERIES_TABLE"], expected, settle_timeout)
             redriven = 0
             for _ in range(REDRIVE_ROUNDS):
@@ -272,11 +385,19 @@ def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: 
                 redriven += redrive_notifications(stack)
                 rows = wait_until_settled(config.aws_endpoint, env["DELIVERIES_TABLE"], expected, settle_timeout)
             report = reconcile(expected, rows, outbox_counts(config.outbox))
+            report.leads = len(index_of)
+            deadline = time.monotonic() + settle_timeout
+            states = [notification_state(config.api_url, config.sender_key, n) for n in notification_ids]
+            while not callbacks_settled(states) and time.monotonic() < deadline:
+                time.sleep(1)
+                states = [notification_state(config.api_url, config.sender_key, n) for n in notification_ids]
+            reconcile_callbacks(report, states, list(receiver.acknowledged))
             report.redriven = redriven
             report.faults = json.dumps(faults)
         finally:
             os.environ.pop("LEADFLOW_FAULTS", None)
             stack.stop()
+            receiver.close()
         log_text = log_path.read_text(errors="replace")
         report.log_lines = log_text.count("\n")
         report.personal_data_in_logs = personal_data_lines(log_text)

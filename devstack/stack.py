@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -22,6 +23,22 @@ from infra.project import PROJECT_ROOT
 
 DEFAULT_ADMIN_TOKEN = "local-admin-token"
 DEFAULT_MAIL_PORT = 8025
+# Where `make run` says which ports it took, so `make dlq` finds a stack started on other ports.
+RUN_FILE = PROJECT_ROOT / "var" / "run" / "local-stack.json"
+
+# The local stage's documented sender (POST /notifications): its API key and signing secret.
+DEFAULT_SENDER_KEY = "local-sender-key"
+DEFAULT_SENDER_SECRET = "local-signing-secret"
+LOCAL_SENDER = "local"
+
+
+def local_sender_keys(key: str, secret: str) -> str:
+    """SENDER_KEYS for the local sender: every kind that needs no lead, callbacks to loopback
+    (the local stage allows them)."""
+    import json
+
+    entry = {"sender": LOCAL_SENDER, "kinds": ["*"], "signing_secret": secret}
+    return json.dumps({hashlib.sha256(key.encode()).hexdigest(): entry})
 
 
 @dataclass
@@ -35,6 +52,8 @@ class StackConfig:
     stage: str = "local"
     outbox: Path = PROJECT_ROOT / "var" / "outbox"
     admin_token: str = DEFAULT_ADMIN_TOKEN
+    sender_key: str = DEFAULT_SENDER_KEY
+    sender_secret: str = DEFAULT_SENDER_SECRET
     with_api: bool = True
     with_runtime: bool = True
     with_viewer: bool = True
@@ -45,6 +64,10 @@ class StackConfig:
     # The SES feedback format the local SES publishes ("event" or "identity"); None: the
     # stage's SES_FEEDBACK_FORMAT.
     ses_feedback_format: str | None = None
+    # A CAPTCHA provider (turnstile, hcaptcha, recaptcha) for the API to require, verified
+    # by the fake verifier (devstack/captcha.py) on a free port; "" for none.
+    captcha: str = ""
+    captcha_port: int = 0
 
     @classmethod
     def from_environment(cls) -> StackConfig:
@@ -54,7 +77,10 @@ class StackConfig:
             mail_port=int(os.environ.get("LEADFLOW_MAIL_PORT", str(DEFAULT_MAIL_PORT))),
             outbox=Path(os.environ.get("LEADFLOW_OUTBOX", PROJECT_ROOT / "var" / "outbox")),
             admin_token=os.environ.get("LEADFLOW_ADMIN_TOKEN", DEFAULT_ADMIN_TOKEN),
+            sender_key=os.environ.get("LEADFLOW_SENDER_KEY", DEFAULT_SENDER_KEY),
+            sender_secret=os.environ.get("LEADFLOW_SENDER_SECRET", DEFAULT_SENDER_SECRET),
             quiet=console.quiet(),
+            captcha=os.environ.get("LEADFLOW_CAPTCHA", "").strip().lower(),
         )
 
     @property
@@ -68,6 +94,31 @@ class StackConfig:
     @property
     def mail_url(self) -> str:
         return f"http://{self.host}:{self.mail_port}"
+
+
+def write_run_file(config: StackConfig, path: Path = RUN_FILE) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ports = {"pid": os.getpid(), "aws_port": config.aws_port, "api_port": config.api_port,
+             "mail_port": config.mail_port}
+    path.write_text(json.dumps(ports) + "\n", encoding="utf-8")
+
+
+def remove_run_file(path: Path = RUN_FILE) -> None:
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+def running_stack(path: Path = RUN_FILE) -> dict[str, int] | None:
+    """The ports of the `make run` that wrote the run file, if it is still running."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+        os.kill(int(found["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return {k: int(v) for k, v in found.items()}
 
 
 def free_port() -> int:
@@ -122,6 +173,7 @@ class LocalStack:
                 "AWS_DEFAULT_REGION": LOCAL_REGION,
                 "LEADFLOW_OUTBOX": str(self.config.outbox),
                 "ADMIN_TOKEN_SHA256": hashlib.sha256(self.config.admin_token.encode()).hexdigest(),
+                "SENDER_KEYS": local_sender_keys(self.config.sender_key, self.config.sender_secret),
                 "PYTHONUNBUFFERED": "1",
                 console.QUIET_ENV: "1" if self.config.quiet else "0",
             }
@@ -170,6 +222,8 @@ class LocalStack:
                 self.start_runtime()
             if viewer is not None:
                 wait_for_http(self.config.mail_url + "/api/health", 60, viewer)
+            if self.config.captcha:
+                self.start_captcha()
             if self.config.with_api:
                 api = self.spawn(
                     [
@@ -194,6 +248,26 @@ class LocalStack:
                 "--stage", self.config.stage, "--api-url", self.config.api_url,
                 "--stack-started", self.started_at.isoformat(),
             ]
+        )
+
+    @property
+    def captcha_verify_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.captcha_port}/siteverify"
+
+    def start_captcha(self) -> None:
+        """The fake CAPTCHA verifier, and the API's settings to use it (before the API starts)."""
+        from devstack.captcha import DEFAULT_SECRET
+
+        if not self.config.captcha_port:
+            self.config.captcha_port = free_port()
+        verifier = self.spawn([sys.executable, "-m", "devstack.captcha", "--port", str(self.config.captcha_port)])
+        wait_for_http(self.captcha_verify_url, 30, verifier)
+        self.env.update(
+            {
+                "CAPTCHA_PROVIDER": self.config.captcha,
+                "CAPTCHA_SECRET": DEFAULT_SECRET,
+                "CAPTCHA_VERIFY_URL": self.captcha_verify_url,
+            }
         )
 
     def start_runtime(self, timeout: float = 60) -> subprocess.Popen[bytes]:

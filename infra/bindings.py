@@ -35,7 +35,13 @@ ENV_BINDINGS: dict[str, Binding] = {
     "SES_FEEDBACK_TOPIC": Binding("SesFeedbackTopic", "TopicName", "SesFeedbackTopicName"),
     "NOTIFICATIONS_QUEUE": Binding("NotificationsQueue", "QueueName", "NotificationsQueueName"),
     "NOTIFICATIONS_DLQ": Binding("NotificationsDLQ", "QueueName", "NotificationsDLQName"),
+    "SES_FEEDBACK_DLQ": Binding("SesFeedbackDLQ", "QueueName", "SesFeedbackDLQName"),
+    "LEAD_STREAM_DLQ": Binding("LeadStreamDLQ", "QueueName", "LeadStreamDLQName"),
+    "LEAD_AUDIT_DLQ": Binding("LeadAuditDLQ", "QueueName", "LeadAuditDLQName"),
     "AUDIT_BUCKET": Binding("AuditBucket", "Ref", "AuditBucketName"),
+    "NOTIFICATIONS_TABLE": Binding("NotificationsTable", "Ref", "NotificationsTableName"),
+    "CALLBACKS_QUEUE": Binding("CallbacksQueue", "QueueName", "CallbacksQueueName"),
+    "CALLBACKS_DLQ": Binding("CallbacksDLQ", "QueueName", "CallbacksDLQName"),
     "SES_CONFIGURATION_SET": Binding("SesConfigurationSet", "Ref", "SesConfigurationSetName"),
 }
 

@@ -32,13 +32,14 @@ from typing import Any
 import boto3
 from botocore import exceptions as aws_errors
 
-from infra import gateway_responses, project
+from infra import captcha_secret, gateway_responses, project
 from infra.app_model import LambdaFunction, describe_app, function_kinds
 from infra.bindings import environment_from_outputs
 from infra.mappings import Arns, Change, apply_all
 from infra.package import ACCESS_LOG_FORMAT, chalice_command
 from infra.policies import PolicyContext, configure_stage, write_policy_files
 from infra.project import stack_name
+from infra.resources import API_HANDLER, lambda_function_name
 from infra.resources import template as resources_template
 
 
@@ -50,6 +51,7 @@ class DeployReport:
     warnings: list[str] = field(default_factory=list)
     stage_settings: bool = False  # the API stage's tracing or access log was (re)applied
     log_groups: list[str] = field(default_factory=list)  # log groups given the stage's retention
+    captcha_secret: bool = False  # the CAPTCHA secret was (re)written into the API function
 
 
 class Aws:
@@ -145,6 +147,10 @@ def deploy(project_dir: Path, stage: str, aws: Aws, profile: str | None = None) 
     configure_stage(project_dir, stage, functions)
     write_policy_files(project_dir, stage, functions, account=account, region=aws.region)
     run_chalice_deploy(project_dir, stage, aws, profile)
+    if captcha_secret.required(project.stage_environment(project_dir, stage)):
+        report.captcha_secret = captcha_secret.apply(
+            aws.client("lambda"), lambda_function_name(stage, API_HANDLER), os.environ[captcha_secret.DEPLOY_ENV]
+        )
     rest_api_id = gateway_responses.deployed_rest_api_id(project_dir, stage)
     if rest_api_id:
         apigateway = aws.client("apigateway")
@@ -229,7 +235,7 @@ def stage_problems(project_dir: Path, stage: str) -> list[str]:
             problems.append(f"{key} has no address: set it to `Name <address>` on your SES-verified domain")
         elif _is_placeholder(address.rsplit("@", 1)[1]):
             problems.append(f"{key} is {address}, a placeholder: set a sender on your SES-verified domain")
-    return problems
+    return problems + captcha_secret.problems(env)
 
 
 def unverified_senders(ses: Any, addresses: list[str]) -> list[str]:
@@ -316,6 +322,9 @@ def main() -> None:
     print(f"resources stack: {report.stack}")
     for key, value in report.config_changes.items():
         print(f"config: {key} = {value}")
+    if report.captcha_secret:
+        function = lambda_function_name(args.stage, API_HANDLER)
+        print(f"CAPTCHA secret: set on {function} from {captcha_secret.DEPLOY_ENV}")
     for change in report.mapping_changes:
         print(f"mapping settings: {change.function} {change.target} {sorted(change.settings)}")
     for warning in report.warnings:

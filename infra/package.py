@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from infra import gateway_responses, project, scan_skips
+from infra import captcha_secret, gateway_responses, project, scan_skips
 from infra.app_model import LambdaFunction, describe_app, function_kinds
 from infra.bindings import ENV_BINDINGS
 from infra.event_sources import sam_event_invoke_config, sam_event_properties
@@ -126,6 +126,8 @@ def _function_override(ctx: PolicyContext, function: LambdaFunction) -> dict[str
         "FunctionName": function.physical_name(ctx.stage),
         "Environment": {"Variables": {env: b.cfn_value() for env, b in ENV_BINDINGS.items()}},
     }
+    if function.kind == "api" and captcha_secret.required(ctx.env):
+        props["Environment"]["Variables"][captcha_secret.FUNCTION_ENV] = {"Ref": captcha_secret.PARAMETER}
     events = _event_override(ctx, function)
     if events:
         props["Events"] = events
@@ -152,9 +154,12 @@ def merge_template(project_dir: Path, stage: str, functions: list[LambdaFunction
         for function in functions:
             resources[log_group_logical_id(function)] = _log_group_override(stage, function)
     stage_parameter = {**base["Parameters"]["Stage"], "Default": stage, "AllowedValues": [stage]}
+    parameters: dict[str, Any] = {"Stage": stage_parameter}
+    if captcha_secret.required(ctx.env):
+        parameters[captcha_secret.PARAMETER] = captcha_secret.parameter()
     return {
         "Description": f"leadflow {stage}: API, event handlers and every resource they use",
-        "Parameters": {"Stage": stage_parameter},
+        "Parameters": parameters,
         "Resources": resources,
         "Outputs": base["Outputs"],
     }

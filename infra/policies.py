@@ -30,7 +30,7 @@ from typing import Any
 
 from infra import project
 from infra.app_model import LambdaFunction, describe_app
-from infra.resources import lambda_function_name
+from infra.resources import STACK_KEY, lambda_function_name
 from infra.resources import template as resources_template
 
 PARTITION, REGION, ACCOUNT = "${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}"
@@ -43,13 +43,16 @@ TRACE_ACTIONS = ("xray:PutTelemetryRecords", "xray:PutTraceSegments")
 STREAM_READ_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
 SQS_SOURCE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 SES_SEND_ACTIONS = ("ses:SendEmail", "ses:SendRawEmail")  # SES v2 SendEmail with raw content checks both
+KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
 
 
 @dataclass(frozen=True)
 class Grant:
     """Actions on resources. A resource is `Logical[/suffix]` of infra/resources.py,
     `=<literal ARN>`, `@ses-senders` (sender identities and the configuration
-    set, with a FromAddress condition) or `@related-table` (RELATED_TABLE, if set)."""
+    set, with a FromAddress condition), `@related-table` (RELATED_TABLE, if set) or
+    `@stack-key` (the stack's KMS key, through SNS only; see derived_grants),
+    and `@secret/<name>` (the Secrets Manager secret `leadflow/<stage>/<name>`)."""
 
     sid: str
     actions: tuple[str, ...]
@@ -63,11 +66,45 @@ def _ddb(sid: str, actions: Iterable[str], *resources: str) -> Grant:
 # What each function's code calls (see chalicelib/); the IAM walker is the judge.
 CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
     "api_handler": (
-        _ddb("Leads", ("GetItem", "PutItem", "Query"), "LeadsTable", "LeadsTable/index/by_created"),
+        _ddb(
+            "Leads",
+            ("GetItem", "PutItem", "Query", "BatchGetItem"),
+            "LeadsTable",
+            "LeadsTable/index/by_created",
+            # Search by address (and enrichment on a lead's page), filter by source.
+            "LeadsTable/index/by_email",
+            "LeadsTable/index/by_source",
+        ),
         # Scan + DeleteItem: erasure forgets a lead's idempotency records (no index by lead).
         _ddb("Idempotency", ("GetItem", "PutItem", "Scan", "DeleteItem"), "IdempotencyTable"),
         _ddb("RateLimits", ("GetItem", "UpdateItem"), "RateLimitTable"),
-        _ddb("Deliveries", ("GetItem", "UpdateItem", "Query"), "DeliveriesTable", "DeliveriesTable/index/by_lead"),
+        _ddb(
+            "Deliveries",
+            ("GetItem", "BatchGetItem", "UpdateItem", "Query"),
+            "DeliveriesTable",
+            "DeliveriesTable/index/by_lead",
+            # The dashboard's status filter and health counts; erasure by address.
+            "DeliveriesTable/index/by_status",
+            "DeliveriesTable/index/by_recipient",
+        ),
+        _ddb("Suppressions", ("GetItem", "Query", "DeleteItem"), "SuppressionTable", "SuppressionTable/index/by_since"),
+        # A lead's page shows its enrichment, looked up as the stream handler does.
+        _ddb("RelatedRecord", ("GetItem",), "@related-table"),
+        # Operator actions (erasure by address, unblocking, redrives) are audited.
+        Grant("AuditLog", ("s3:PutObject",), ("AuditBucket/*",)),
+        Grant(
+            "DeadLetters",
+            (
+                "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+            ),
+            ("NotificationsDLQ", "SesFeedbackDLQ", "LeadStreamDLQ", "LeadAuditDLQ", "CallbacksDLQ"),
+        ),
+        Grant("RedriveQueues", ("sqs:GetQueueUrl", "sqs:SendMessage"), ("NotificationsQueue", "CallbacksQueue")),
+        Grant("RedriveFeedback", ("sns:Publish",), ("SesFeedbackTopic",)),
+        # POST /notifications: the record (with its idempotency record, in one transaction), then the topic.
+        _ddb("Notifications", ("GetItem", "PutItem", "UpdateItem"), "NotificationsTable"),
+        Grant("NotificationRequests", ("sns:Publish",), ("NotificationRequestsTopic",)),
         # The HMAC key scopes idempotency records and salts the rate limiter.
         Grant("HmacKey", ("secretsmanager:GetSecretValue",), ("HmacKeySecret",)),
     ),
@@ -90,6 +127,11 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         Grant("SendMail", SES_SEND_ACTIONS, ("@ses-senders",)),
         # The HMAC key derives delivery ids and checks lead events' signatures.
         Grant("HmacKey", ("secretsmanager:GetSecretValue",), ("HmacKeySecret",)),
+        # A notification's status as its sender sees it (pipeline/notification_status.py).
+        _ddb("NotificationStatus", ("UpdateItem",), "NotificationsTable"),
+        Grant("QueueCallbacks", ("sqs:GetQueueUrl", "sqs:SendMessage"), ("CallbacksQueue",)),
+        # TEAM_WEBHOOK_URL=secretsmanager: the team's chat webhook URL.
+        Grant("TeamWebhookSecret", ("secretsmanager:GetSecretValue",), ("@secret/team-webhook",)),
     ),
     "on_ses_feedback": (
         _ddb(
@@ -100,6 +142,15 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         ),
         _ddb("Suppression", ("PutItem",), "SuppressionTable"),
         Grant("AuditLog", ("s3:PutObject",), ("AuditBucket/*",)),
+        _ddb("NotificationStatus", ("UpdateItem",), "NotificationsTable"),
+        Grant("QueueCallbacks", ("sqs:GetQueueUrl", "sqs:SendMessage"), ("CallbacksQueue",)),
+    ),
+    "on_callback": (
+        _ddb("Notifications", ("GetItem", "UpdateItem"), "NotificationsTable"),
+        Grant("CallbacksQueue", ("sqs:GetQueueUrl", "sqs:ChangeMessageVisibility"), ("CallbacksQueue",)),
+        Grant("RefusedToDLQ", ("sqs:GetQueueUrl", "sqs:SendMessage"), ("CallbacksDLQ",)),
+        # Each sender's signing secret (core/senders.py), created per infra/DEPLOY.md.
+        Grant("SigningSecrets", ("secretsmanager:GetSecretValue",), ("@secret/senders/*",)),
     ),
     "on_lead_audit": (Grant("AuditLog", ("s3:PutObject",), ("AuditBucket/*",)),),
 }
@@ -225,11 +276,44 @@ def _resolve_resources(ctx: PolicyContext, grant: Grant) -> list[str]:
             table = ctx.env.get("RELATED_TABLE", "")
             if table:
                 arns.append(f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/{table}")
+        elif reference == "@stack-key":
+            arns.append(f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/*")
+        elif reference.startswith("@secret/"):
+            # Secrets Manager adds six random characters to a secret's name in its ARN.
+            name = f"leadflow/{ctx.stage}/{reference.removeprefix('@secret/')}"
+            arns.append(f"arn:{PARTITION}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}" +
+                        ("" if name.endswith("*") else "-??????"))
         elif reference == "@ses-senders":
             arns += ctx.ses_identity_arns() + [ctx.arn("SesConfigurationSet")]
         else:
             arns.append(ctx.arn(reference))
     return arns
+
+
+def _stack_key_topics(ctx: PolicyContext) -> set[str]:
+    """The topics encrypted with the stack's own key (a publisher needs that key, through SNS)."""
+    return {
+        logical
+        for logical, resource in ctx.template["Resources"].items()
+        if resource["Type"] == "AWS::SNS::Topic" and resource["Properties"].get("KmsMasterKeyId") == STACK_KEY
+    }
+
+
+def derived_grants(ctx: PolicyContext, function: LambdaFunction) -> list[Grant]:
+    """What a function's code grants imply: publishing to a topic encrypted with the stack key
+    needs kms:GenerateDataKey and kms:Decrypt on that key, which SNS calls for the publisher."""
+    encrypted = _stack_key_topics(ctx)
+    publishes = any(
+        "sns:Publish" in grant.actions and encrypted & set(grant.resources)
+        for grant in CODE_GRANTS.get(function.name, ())
+    )
+    return [Grant("EncryptedTopicKey", KEY_ACTIONS, ("@stack-key",))] if publishes else []
+
+
+def _key_condition() -> dict[str, Any]:
+    # The key's id exists only once the resources stack does: any key of the account,
+    # but only through SNS (kms:ViaService), which uses only the topic's own key.
+    return {"StringEquals": {"kms:ViaService": f"sns.{REGION}.amazonaws.com"}}
 
 
 def _ses_condition(ctx: PolicyContext) -> dict[str, Any]:
@@ -259,7 +343,8 @@ def platform_grants(ctx: PolicyContext, function: LambdaFunction) -> list[Grant]
 def statements(ctx: PolicyContext, function: LambdaFunction) -> list[dict[str, Any]]:
     """The function's policy statements, ARNs with ${AWS::...} placeholders."""
     result = []
-    for grant in [*platform_grants(ctx, function), *CODE_GRANTS.get(function.name, ())]:
+    grants = [*platform_grants(ctx, function), *CODE_GRANTS.get(function.name, ()), *derived_grants(ctx, function)]
+    for grant in grants:
         resources = _resolve_resources(ctx, grant)
         if not resources:  # e.g. no related table configured for this stage
             continue
@@ -271,6 +356,8 @@ def statements(ctx: PolicyContext, function: LambdaFunction) -> list[dict[str, A
         }
         if "@ses-senders" in grant.resources:
             statement["Condition"] = _ses_condition(ctx)
+        if "@stack-key" in grant.resources:
+            statement["Condition"] = _key_condition()
         result.append(statement)
     return result
 
@@ -285,13 +372,17 @@ def _substitute(node: Any, values: dict[str, str]) -> Any:
     return node
 
 
-def _to_cfn(node: Any) -> Any:
+def _to_cfn(node: Any, in_condition: bool = False) -> Any:
     if isinstance(node, str) and "${" in node:
         return {"Fn::Sub": node}
     if isinstance(node, list):
-        return [_to_cfn(item) for item in node]
+        return [_to_cfn(item, in_condition) for item in node]
+    if isinstance(node, dict) and in_condition:
+        return {key: _to_cfn(v, True) for key, v in node.items()}
     if isinstance(node, dict):
-        return {key: (_to_cfn(v) if key == "Resource" else v) for key, v in node.items()}
+        # Placeholders stand in resources and in conditions (kms:ViaService names the region).
+        return {key: (_to_cfn(v, key == "Condition") if key in ("Resource", "Condition") else v)
+                for key, v in node.items()}
     return node
 
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.core.reputation import SES_BOUNCE_RATE_REVIEW, SES_COMPLAINT_RATE_REVIEW
 from infra import scan_skips
 
 RETENTION_14_DAYS = 14 * 24 * 3600
@@ -26,11 +27,9 @@ DEFAULT_FUNCTIONS: dict[str, str] = {
     "on_notification": "sqs",
     "on_ses_feedback": "sns",
     "on_lead_audit": "dynamodb",
+    "on_callback": "sqs",
 }
 
-# SES's own guidance: review at a 5% bounce rate and a 0.1% complaint rate.
-SES_BOUNCE_RATE_REVIEW = 0.05
-SES_COMPLAINT_RATE_REVIEW = 0.001
 # A stream consumer more than this far behind is not keeping up.
 ITERATOR_AGE_ALARM_MS = 60_000
 # Mail waiting longer than this in the Notifications queue is late.
@@ -39,7 +38,13 @@ QUEUE_AGE_ALARM_SECONDS = 600
 # data in them is masked, and 90 days covers an incident's investigation.
 LOG_RETENTION_DAYS = 90
 STACK_KEY = {"Fn::GetAtt": ["StackKey", "Arn"]}
-DEAD_LETTER_QUEUES = ("NotificationsDLQ", "LeadStreamDLQ", "LeadAuditDLQ", "SesFeedbackDLQ")
+DEAD_LETTER_QUEUES = ("NotificationsDLQ", "LeadStreamDLQ", "LeadAuditDLQ", "SesFeedbackDLQ", "CallbacksDLQ")
+# A callback waits out its retries (up to 6 h each) in the queue, so its age alarm is about
+# a consumer that stopped, not about a receiver that is down.
+CALLBACK_QUEUE_AGE_ALARM_SECONDS = 8 * 3600
+# The callback worker dead-letters a message itself after its last retry (CALLBACK_RETRY_SECONDS);
+# the queue's own redrive is the safety net for a message that keeps crashing the worker.
+CALLBACK_MAX_RECEIVES = 10
 
 
 def physical_name(stage: str, suffix: str) -> str:
@@ -105,7 +110,7 @@ def _table(
     }
 
 
-def _queue(suffix: str, dlq: str | None = None, visibility: int = 60) -> dict[str, Any]:
+def _queue(suffix: str, dlq: str | None = None, visibility: int = 60, max_receives: int = 3) -> dict[str, Any]:
     props: dict[str, Any] = {
         "QueueName": _sub(suffix),
         "MessageRetentionPeriod": RETENTION_14_DAYS,
@@ -113,7 +118,7 @@ def _queue(suffix: str, dlq: str | None = None, visibility: int = 60) -> dict[st
         "VisibilityTimeout": visibility,
     }
     if dlq:
-        props["RedrivePolicy"] = {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": 3}
+        props["RedrivePolicy"] = {"deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]}, "maxReceiveCount": max_receives}
     metadata = scan_skips.checkov_metadata(scan_skips.QUEUE_SSE)
     return {"Type": "AWS::SQS::Queue", "Metadata": metadata, "Properties": props}
 
@@ -347,6 +352,14 @@ def _queue_alarms() -> dict[str, Any]:
         "Maximum",
         QUEUE_AGE_ALARM_SECONDS,
     )
+    alarms["CallbacksQueueAgeAlarm"] = _alarm(
+        "status callbacks waiting too long",
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        {"QueueName": {"Fn::GetAtt": ["CallbacksQueue", "QueueName"]}},
+        "Maximum",
+        CALLBACK_QUEUE_AGE_ALARM_SECONDS,
+    )
     return alarms
 
 
@@ -394,9 +407,13 @@ def _dashboard(functions: Mapping[str, str]) -> dict[str, Any]:
     streams = [["AWS/Lambda", "IteratorAge", "FunctionName", names[f]] for f, k in functions.items() if k == "dynamodb"]
     queues = [
         ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "leadflow-${Stage}-" + suffix]
-        for suffix in ("notifications", "notifications-dlq", "lead-stream-dlq", "lead-audit-dlq", "ses-feedback-dlq")
+        for suffix in ("notifications", "notifications-dlq", "lead-stream-dlq", "lead-audit-dlq", "ses-feedback-dlq",
+                       "callbacks", "callbacks-dlq")
     ]
-    mail = [["leadflow", metric, "service", "leadflow"] for metric in ("EmailsSent", "SendFailures", "Suppressed")]
+    mail = [
+        ["leadflow", metric, "service", "leadflow"]
+        for metric in ("EmailsSent", "SendFailures", "Suppressed", "CallbacksDelivered", "CallbacksDeadLettered")
+    ]
     reputation = [["AWS/SES", "Reputation.BounceRate"], ["AWS/SES", "Reputation.ComplaintRate"]]
     widgets = [
         _metric_widget("Lambda invocations", per_function[0], "Sum", 0, 0),
@@ -444,8 +461,13 @@ def _data_resources() -> dict[str, Any]:
         "LeadsTable": _table(
             "leads",
             "id",
-            ["id", "email", "created_at", "listing"],
-            indexes=[_index("by_email", "email", "created_at"), _index("by_created", "listing", "created_at")],
+            ["id", "email", "created_at", "listing", "source"],
+            indexes=[
+                _index("by_email", "email", "created_at"),
+                _index("by_created", "listing", "created_at"),
+                # The dashboard's filter by source (no scan).
+                _index("by_source", "source", "created_at"),
+            ],
             stream="NEW_IMAGE",
         ),
         "DeliveriesTable": _table(
@@ -460,7 +482,10 @@ def _data_resources() -> dict[str, Any]:
             ],
             ttl_attribute="expires_at",
         ),
-        "SuppressionTable": _table("suppression", "address", ["address"]),
+        # by_since lists the suppressed addresses newest first (the dashboard; no scan).
+        "SuppressionTable": _table(
+            "suppression", "address", ["address", "listing", "since"], indexes=[_index("by_since", "listing", "since")]
+        ),
         "IdempotencyTable": _table("idempotency", "key", ["key"], ttl_attribute="expires_at"),
         "RateLimitTable": _table("rate-limits", "bucket", ["bucket"], ttl_attribute="expires_at"),
         # The app's HMAC key (chalicelib/core/keys.py), generated here: it never exists outside AWS.
@@ -475,6 +500,8 @@ def _data_resources() -> dict[str, Any]:
                 "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
             },
         },
+        # POST /notifications: one record per request (sender, reference, callback URL, status history).
+        "NotificationsTable": _table("notifications", "id", ["id"], ttl_attribute="expires_at"),
         "LeadEventsTopic": _topic("lead-events"),
         "NotificationRequestsTopic": _topic("notification-requests"),
         "SesFeedbackTopic": _topic("ses-feedback", key=STACK_KEY),
@@ -486,6 +513,9 @@ def _data_resources() -> dict[str, Any]:
         # knows which handler a dead letter belongs to).
         "LeadAuditDLQ": _queue("lead-audit-dlq"),
         "SesFeedbackDLQ": _queue("ses-feedback-dlq"),
+        # Status callbacks to senders: retried through message visibility, then dead-lettered.
+        "CallbacksDLQ": _queue("callbacks-dlq"),
+        "CallbacksQueue": _queue("callbacks", dlq="CallbacksDLQ", max_receives=CALLBACK_MAX_RECEIVES),
         "LeadEventsSubscription": _subscription("LeadEventsTopic", "NotificationsQueue"),
         "NotificationRequestsSubscription": _subscription("NotificationRequestsTopic", "NotificationsQueue"),
         "NotificationsQueuePolicy": _queue_policy(
@@ -542,6 +572,10 @@ def outputs() -> dict[str, Any]:
         "SuppressionTableName": out({"Ref": "SuppressionTable"}),
         "IdempotencyTableName": out({"Ref": "IdempotencyTable"}),
         "RateLimitTableName": out({"Ref": "RateLimitTable"}),
+        "NotificationsTableName": out({"Ref": "NotificationsTable"}),
+        "CallbacksQueueName": out({"Fn::GetAtt": ["CallbacksQueue", "QueueName"]}),
+        "CallbacksDLQName": out({"Fn::GetAtt": ["CallbacksDLQ", "QueueName"]}),
+        "CallbacksDLQArn": out({"Fn::GetAtt": ["CallbacksDLQ", "Arn"]}),
         "LeadEventsTopicArn": out({"Ref": "LeadEventsTopic"}),
         "NotificationRequestsTopicArn": out({"Ref": "NotificationRequestsTopic"}),
         "SesFeedbackTopicArn": out({"Ref": "SesFeedbackTopic"}),
@@ -551,6 +585,9 @@ def outputs() -> dict[str, Any]:
         "NotificationsQueueArn": out({"Fn::GetAtt": ["NotificationsQueue", "Arn"]}),
         "NotificationsDLQArn": out({"Fn::GetAtt": ["NotificationsDLQ", "Arn"]}),
         "LeadStreamDLQArn": out({"Fn::GetAtt": ["LeadStreamDLQ", "Arn"]}),
+        "LeadStreamDLQName": out({"Fn::GetAtt": ["LeadStreamDLQ", "QueueName"]}),
+        "LeadAuditDLQName": out({"Fn::GetAtt": ["LeadAuditDLQ", "QueueName"]}),
+        "SesFeedbackDLQName": out({"Fn::GetAtt": ["SesFeedbackDLQ", "QueueName"]}),
         "LeadAuditDLQArn": out({"Fn::GetAtt": ["LeadAuditDLQ", "Arn"]}),
         "SesFeedbackDLQArn": out({"Fn::GetAtt": ["SesFeedbackDLQ", "Arn"]}),
         "AuditBucketName": out({"Ref": "AuditBucket"}),

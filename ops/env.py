@@ -2,7 +2,8 @@
 
 Values already in the process environment win (an operator can export
 overrides). The `local` stage defaults to the emulator of `make run`
-(LEADFLOW_AWS_PORT, else 4566) with the emulator's dummy credentials.
+(LEADFLOW_AWS_PORT, else the port the running `make run` took, else 4566)
+with the emulator's dummy credentials.
 """
 
 from __future__ import annotations
@@ -21,8 +22,18 @@ def stage_variables(stage: str) -> dict[str, str]:
         raise SystemExit(f"unknown stage {stage!r} (see .chalice/config.json)") from None
 
 
+def local_port() -> str:
+    """LEADFLOW_AWS_PORT, else the port of the running `make run` (its run file), else 4566."""
+    from devstack.stack import running_stack
+
+    if os.environ.get("LEADFLOW_AWS_PORT"):
+        return os.environ["LEADFLOW_AWS_PORT"]
+    running = running_stack()
+    return str(running["aws_port"]) if running else "4566"
+
+
 def local_defaults() -> dict[str, str]:
-    port = os.environ.get("LEADFLOW_AWS_PORT", "4566")
+    port = local_port()
     return {
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -38,7 +49,8 @@ def configure(stage: str) -> None:
         if not os.environ.get("AWS_ENDPOINT_URL"):
             # Never let a real profile answer for the emulator.
             os.environ.pop("AWS_PROFILE", None)
-        values = {**local_defaults(), **values}
+        # The emulator this machine's stack runs (LEADFLOW_AWS_PORT) over the stage's default one.
+        values = {**values, **local_defaults()}
     for key, value in values.items():
         if value and not os.environ.get(key):
             os.environ[key] = value

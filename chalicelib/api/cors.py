@@ -2,6 +2,7 @@
 
 Chalice's CORSConfig takes a single origin, so the allowed one is echoed back
 per request instead; an origin not configured gets no CORS headers at all.
+Entries may allow any port of a host (`http://localhost:*`): core/origins.py.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ from chalice.app import Response
 from chalicelib.api.http import ApiError, error_response
 from chalicelib.core.settings import get_settings
 
-ALLOWED_HEADERS = "Content-Type,Idempotency-Key,Authorization"
+# Captcha-Token: the embed script's CAPTCHA token (JSON bodies stay strict).
+ALLOWED_HEADERS = "Content-Type,Idempotency-Key,Authorization,Captcha-Token"
 
 
 def is_allowed_origin(origin: str | None) -> bool:
-    return bool(origin) and origin in get_settings().allowed_origins
+    if not origin:
+        return False
+    from chalicelib.core.origins import is_allowed  # only requests from browsers pay its import
+
+    return is_allowed(origin, get_settings().allowed_origins)
 
 
 def cors_headers(origin: str | None, methods: str) -> dict[str, str]:

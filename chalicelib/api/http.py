@@ -42,10 +42,13 @@ _CODES = {
 }
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
-# The bodies the gateway answers with itself (API Gateway Gateway Responses).
+# The answers the gateway gives itself (API Gateway Gateway Responses): the
+# authorizer's 401/403, and a path or method the API does not have, which API
+# Gateway calls MISSING_AUTHENTICATION_TOKEN and answers 403 unless told otherwise.
 GATEWAY_RESPONSE_BODIES: dict[str, tuple[int, dict[str, str]]] = {
     "UNAUTHORIZED": (401, {"error": "unauthorized", "message": "send Authorization: Bearer <admin token>"}),
     "ACCESS_DENIED": (403, {"error": "forbidden", "message": "the admin token is not valid"}),
+    "MISSING_AUTHENTICATION_TOKEN": (404, {"error": "not_found", "message": "no such route"}),
 }
 
 log = logging.getLogger(__name__)

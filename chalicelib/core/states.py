@@ -96,6 +96,72 @@ class LeadKind(StrEnum):
 
     TEAM_ALERT = "team_alert"
     CUSTOMER_CONFIRMATION = "customer_confirmation"
+    TEAM_CHAT = "team_chat"  # the team's chat message (a webhook post, not an email)
+
+
+class DeadLetterQueue(StrEnum):
+    """The dead-letter queues, by the name operators and the admin API use."""
+
+    NOTIFICATIONS = "notifications"
+    SES_FEEDBACK = "ses-feedback"
+    LEAD_STREAM = "lead-stream"
+    LEAD_AUDIT = "lead-audit"
+    CALLBACKS = "callbacks"
+
+
+class RedriveOutcome(StrEnum):
+    """What redriving (or purging) one dead letter did."""
+
+    REDRIVEN = "redriven"  # sent back where it came from, then deleted from the DLQ
+    DROPPED = "dropped"  # about an erased lead: deleted, never replayed
+    PURGED = "purged"  # deleted on an operator's order: it would never succeed
+    FAILED = "failed"  # left in the DLQ
+    SKIPPED = "skipped"  # not found
+
+
+class CaptchaProvider(StrEnum):
+    """The CAPTCHA services a stage can verify with (CAPTCHA_PROVIDER)."""
+
+    TURNSTILE = "turnstile"  # Cloudflare Turnstile
+    HCAPTCHA = "hcaptcha"
+    RECAPTCHA = "recaptcha"  # Google reCAPTCHA v2 or v3
+
+
+class CaptchaVerdict(StrEnum):
+    """What verifying one CAPTCHA token found."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # the provider refused the token: answered like the honeypot
+    UNAVAILABLE = "unavailable"  # no usable answer from the provider: 503, nothing stored
+
+
+# The statuses a sender's callback reports (queued is where every notification starts).
+CALLBACK_STATUSES = (
+    DeliveryStatus.SENT,
+    DeliveryStatus.DELIVERED,
+    DeliveryStatus.BOUNCED,
+    DeliveryStatus.COMPLAINED,
+    DeliveryStatus.SUPPRESSED,
+    DeliveryStatus.FAILED,
+)
+
+
+class Caller(StrEnum):
+    """Who is asking, on the routes both the team and senders use."""
+
+    ADMIN = "admin"
+    SENDER = "sender"
+
+
+class CallbackResult(StrEnum):
+    """What one attempt to deliver a status callback did."""
+
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    SUPERSEDED = "superseded"  # a later status exists, or this one was already acknowledged
+    NO_CALLBACK = "no_callback"  # the notification names no callback URL
+    RETRY = "retry"  # 5xx, 408, 429, no connection, a timeout: tried again later
+    BUSY = "busy"  # another worker is posting for this notification: looked at again shortly
+    REFUSED = "refused"  # a 4xx, or the URL is no longer allowed: dead-lettered, not retried
 
 
 class MessageTag(StrEnum):

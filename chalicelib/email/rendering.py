@@ -3,17 +3,29 @@
 The Jinja2 environment is built once per container and caches compiled
 templates; HTML is autoescaped, text and subject are not (they are not HTML)
 and the subject is flattened to one line.
+
+Data is looked up as data, never as Python attributes: Jinja2's own lookup
+falls back from `data["items"]` to `data.items` (and back), so a template
+reading an optional field the request left out got the dict's `items`
+method and failed. Here a mapping answers only with its keys; anything
+missing is undefined (empty and false), as a template expects of an
+optional field, and so is anything inside an optional object left out.
+The schema next to each template (email/schemas.py) says
+which fields a kind needs, and requests are checked against it at the door.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+# What makes a folder of templates/ an email kind (the chat message has no subject).
+EMAIL_PARTS = ("subject.txt", "body.txt", "body.html")
 
 
 @dataclass(frozen=True)
@@ -23,12 +35,33 @@ class RenderedEmail:
     html: str
 
 
+def _data_environment_class() -> Any:
+    from jinja2 import Environment
+
+    class DataEnvironment(Environment):
+        """An environment where `x.name` and `x["name"]` both mean the key of a mapping."""
+
+        def getitem(self, obj: Any, argument: Any) -> Any:
+            if isinstance(obj, Mapping):
+                return obj[argument] if argument in obj else self.undefined(obj=obj, name=argument)
+            return super().getitem(obj, argument)
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            if isinstance(obj, Mapping):
+                return obj[attribute] if attribute in obj else self.undefined(obj=obj, name=attribute)
+            return super().getattr(obj, attribute)
+
+    return DataEnvironment
+
+
 @lru_cache(maxsize=1)
 def environment() -> Any:
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from jinja2 import ChainableUndefined, FileSystemLoader, select_autoescape
 
-    return Environment(
+    return _data_environment_class()(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        # An optional object left out is undefined all the way down (`enrichment.history.count`).
+        undefined=ChainableUndefined,
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         trim_blocks=False,
         keep_trailing_newline=True,
@@ -37,8 +70,10 @@ def environment() -> Any:
 
 @lru_cache(maxsize=1)
 def available_kinds() -> frozenset[str]:
-    """The template folders; they ship with the code, so one listing per container."""
-    return frozenset(p.name for p in TEMPLATES_DIR.iterdir() if (p / "subject.txt").exists())
+    """The email template folders; they ship with the code, so one listing per container."""
+    return frozenset(
+        p.name for p in TEMPLATES_DIR.iterdir() if all((p / part).exists() for part in EMAIL_PARTS)
+    )
 
 
 def one_line(text: str) -> str:
@@ -63,36 +98,6 @@ def without_links(text: str) -> str:
     return one_line(_LINK_RE.sub(" ", text))
 
 
-@cache
-def subject_fields(kind: str) -> frozenset[str] | None:
-    """The `data` keys the kind's subject template reads (`data.x`, `data["x"]`);
-    None when it uses `data` in any other way, so that every value may reach it."""
-    from jinja2 import nodes
-
-    env = environment()
-    source, _, _ = env.loader.get_source(env, f"{kind}/subject.txt")
-    fields: set[str] = set()
-    whole = False
-
-    def visit(node: nodes.Node) -> None:
-        nonlocal whole
-        inner = getattr(node, "node", None)
-        if isinstance(inner, nodes.Name) and inner.name == "data":
-            if isinstance(node, nodes.Getattr):
-                fields.add(node.attr)
-                return
-            if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-                fields.add(str(node.arg.value))
-                return
-        if isinstance(node, nodes.Name) and node.name == "data":
-            whole = True
-        for child in node.iter_child_nodes():
-            visit(child)
-
-    visit(env.parse(source))
-    return None if whole else frozenset(fields)
-
-
 def render(kind: str, context: dict[str, Any]) -> RenderedEmail:
     env = environment()
     return RenderedEmail(
@@ -100,3 +105,8 @@ def render(kind: str, context: dict[str, Any]) -> RenderedEmail:
         text=env.get_template(f"{kind}/body.txt").render(context),
         html=env.get_template(f"{kind}/body.html").render(context),
     )
+
+
+def render_text(template: str, context: dict[str, Any]) -> str:
+    """One plain-text template of templates/ (the team's chat message)."""
+    return str(environment().get_template(template).render(context))

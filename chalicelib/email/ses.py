@@ -74,3 +74,26 @@ def send_raw(raw: bytes, sender: str, recipients: Sequence[str], tags: dict[str,
     except Exception as error:
         raise classify(error) from error
     return str(response["MessageId"])
+
+
+# Permanent answers that are not about the email but about our own set-up (an unverified
+# sender, a missing configuration set, a paused or suspended account, missing permissions):
+# the email is held and dead-lettered, to be redriven once the set-up is fixed.
+CONFIGURATION_ERRORS = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "NotFoundException",
+        "ConfigurationSetDoesNotExist",
+        "ConfigurationSetDoesNotExistException",
+        "MailFromDomainNotVerifiedException",
+        "AccountSuspendedException",
+        "SendingPausedException",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+    }
+)
+
+
+def is_configuration_error(code: str) -> bool:
+    return code in CONFIGURATION_ERRORS

@@ -40,6 +40,11 @@ class AuditAction(StrEnum):
     ERASED = "erased"
     DELETED = "deleted"
     NOTIFICATION_STATUS_CHANGED = "notification_status_changed"
+    # An operator's actions through the admin API or `make dlq`.
+    ERASED_BY_ADDRESS = "erased_by_address"
+    SUPPRESSION_REMOVED = "suppression_removed"
+    DEAD_LETTERS_REDRIVEN = "dead_letters_redriven"
+    DEAD_LETTERS_PURGED = "dead_letters_purged"
 
 
 def lead_entry(event_name: str, event_id: str, at: datetime, keys: Any, image: Any) -> dict[str, Any]:
@@ -97,3 +102,10 @@ def record_notification_status(
         "recipient": mask_email(recipient),
     }
     return write_entries("delivery", at[:10], entry["event_id"], [entry])
+
+
+def record_admin_action(action: AuditAction, event_id: str, details: dict[str, Any]) -> str:
+    """Audit one operator action. `details` must hold no personal data (mask addresses)."""
+    at = iso_utc()
+    entry = {"at": at, "event_id": event_id, "action": action, **details}
+    return write_entries("admin", at[:10], event_id, [entry])

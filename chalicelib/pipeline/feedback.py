@@ -346,6 +346,7 @@ def handle(raw: str | dict[str, Any]) -> list[Outcome]:
 def handle_sns_message(message: str) -> list[Outcome]:
     """The SNS handler's entry point: process and log (masked)."""
     outcomes = handle(message)
+    observe_notifications(outcomes)
     for outcome in outcomes:
         get_logger().info(
             "feedback: delivery %s -> %s (%s) for %s",
@@ -353,3 +354,13 @@ def handle_sns_message(message: str) -> list[Outcome]:
             outcome.recipient,
         )
     return outcomes
+
+
+def observe_notifications(outcomes: list[Outcome]) -> None:
+    """The hook for POST /notifications: each row this feedback touched, as its sender sees it
+    (its history, its status callback). Also on a repeat that changed nothing, so a retry after
+    a fault here still reports the change."""
+    from chalicelib.pipeline import notification_status
+
+    for outcome in outcomes:
+        notification_status.observe(outcome.delivery_id)

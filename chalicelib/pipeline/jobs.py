@@ -18,15 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.core.digest import digest
-from chalicelib.core.rules import MAX_IDEMPOTENCY_KEY, is_single_line_text, is_valid_email
+from chalicelib.core.rules import is_valid_email
 from chalicelib.core.settings import get_settings
 from chalicelib.core.states import LeadKind, MessageType
-from chalicelib.email.rendering import available_kinds, subject_fields, without_links
+from chalicelib.email.rendering import without_links
+from chalicelib.pipeline import requests
 from chalicelib.pipeline.signing import is_genuine
 from chalicelib.store.deliveries import DeliveryKey
-
-MAX_REQUEST_DATA_KEYS = 50
-MAX_SUBJECT_VALUE = 200
 
 
 class InvalidRequest(ValueError):
@@ -83,7 +81,17 @@ def jobs_for_lead(message: dict[str, Any]) -> list[EmailJob]:
         EmailJob(lead["id"], LeadKind.CUSTOMER_CONFIRMATION, email, settings.customer_sender,
                  confirmation_context(lead))
     )
+    jobs.extend(chat_jobs(lead, context))
     return jobs
+
+
+def chat_jobs(lead: dict[str, Any], context: dict[str, Any]) -> list[EmailJob]:
+    """The team's chat message, when the stage has a webhook (TEAM_WEBHOOK_URL)."""
+    if not get_settings().team_webhook_url.strip():
+        return []
+    from chalicelib.pipeline.chat import RECIPIENT
+
+    return [EmailJob(lead["id"], LeadKind.TEAM_CHAT, RECIPIENT, "", context)]
 
 
 def request_ref_id(idempotency_key: str) -> str:
@@ -91,35 +99,14 @@ def request_ref_id(idempotency_key: str) -> str:
 
 
 def job_for_request(message: dict[str, Any]) -> EmailJob:
-    kind, recipient = message.get("kind"), message.get("recipient")
-    data, key = message.get("data", {}), message.get("idempotency_key")
-    if not isinstance(kind, str) or kind in tuple(LeadKind) or kind not in available_kinds():
-        raise InvalidRequest(f"unknown notification kind {str(kind)[:64]!r}")
-    if not isinstance(recipient, str) or not is_valid_email(recipient.strip()):
-        raise InvalidRequest("recipient is not a valid email address")
-    if not isinstance(data, dict) or len(data) > MAX_REQUEST_DATA_KEYS:
-        raise InvalidRequest(f"data must be an object of at most {MAX_REQUEST_DATA_KEYS} keys")
-    if not isinstance(key, str) or not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
-        raise InvalidRequest(f"idempotency_key must be a string of 1-{MAX_IDEMPOTENCY_KEY} characters")
-    check_subject_data(kind, data)
-    return EmailJob(
-        request_ref_id(key), kind, recipient.strip(), get_settings().customer_sender, {"data": data}
-    )
-
-
-def check_subject_data(kind: str, data: dict[str, Any]) -> None:
-    """The data a kind's subject shows must be single-line text: no control characters and
-    no encoded-word syntax (`=?`), as the lead form's name."""
-    fields = subject_fields(kind)
-    for name in sorted(data) if fields is None else sorted(fields):
-        value = data.get(name)
-        if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-            continue
-        if not isinstance(value, str) or len(value) > MAX_SUBJECT_VALUE or not is_single_line_text(value):
-            raise InvalidRequest(
-                f"data.{str(name)[:64]} reaches the subject: it must be text of at most {MAX_SUBJECT_VALUE} "
-                "characters, on one line, without control characters or '=?'"
-            )
+    """One email from a `notification.request`, after the checks POST /notifications makes
+    too (pipeline/requests.py): every problem is named in the dead letter's reason."""
+    request, problems = requests.check_topic_message(message)
+    if problems:
+        raise InvalidRequest(requests.describe(problems))
+    # POST /notifications keys the ledger by its notification id; the topic by the request's key.
+    ref_id = request.notification_id or request_ref_id(str(request.idempotency_key))
+    return EmailJob(ref_id, request.kind, request.recipient, get_settings().customer_sender, {"data": request.data})
 
 
 def jobs_for_message(message: Any) -> list[EmailJob]:

@@ -10,8 +10,9 @@ from typing import Any
 from chalicelib.core import aws
 from chalicelib.core.logs import get_logger
 from chalicelib.core.settings import get_settings
-from chalicelib.pipeline.jobs import InvalidRequest, jobs_for_message
-from chalicelib.pipeline.sending import RetryLater, send_job
+from chalicelib.pipeline import notification_status
+from chalicelib.pipeline.jobs import EmailJob, InvalidRequest, jobs_for_message
+from chalicelib.pipeline.sending import Parked, RetryLater, send_job
 
 MAX_BACKOFF_SECONDS = 30
 
@@ -44,7 +45,9 @@ def back_off(receipt_handle: str, receive_count: int) -> None:
 
 
 def process_body(body: str) -> None:
-    """Send every job of one message; raise RetryLater if any must come back."""
+    """Send every job of one message; raise RetryLater if any must come back. A job held
+    for a redrive (a template or set-up fault) sends the message to the DLQ with the reason,
+    once nothing else in it waits for a retry (a redrive sends only what is still unsent)."""
     try:
         jobs = jobs_for_message(json.loads(body))
     except (ValueError, InvalidRequest) as error:
@@ -54,13 +57,25 @@ def process_body(body: str) -> None:
         dead_letter(body, "invalid notification message: JSON nested too deeply")
         return
     retry: RetryLater | None = None
+    parked: Parked | None = None
     for job in jobs:
         try:
             send_job(job)
         except RetryLater as error:
             retry = error  # the other jobs still go out now
+        except Parked as error:
+            parked = error
+        observe_job(job)
     if retry is not None:
         raise retry
+    if parked is not None:
+        dead_letter(body, str(parked))
+
+
+def observe_job(job: EmailJob) -> None:
+    """A notification's status, as its sender reads it and its callbacks report it."""
+    if notification_status.is_notification(job.ref_id):
+        notification_status.observe(job.key.delivery_id)
 
 
 def _receive_count(record: Any) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.core import metrics
 from chalicelib.core.logs import get_logger
-from chalicelib.core.masking import mask_email
+from chalicelib.core.masking import mask_email, mask_text
 from chalicelib.core.settings import get_settings
 from chalicelib.core.states import ClaimState, DeliveryStatus, LeadKind, MessageTag, SendOutcome
 from chalicelib.email import ses
@@ -12,6 +12,7 @@ from chalicelib.email.mime import build_message, split_mailbox
 from chalicelib.email.rendering import render
 from chalicelib.pipeline.jobs import EmailJob
 from chalicelib.store import ledger, rate_limits
+from chalicelib.store.deliveries import DeliveryKey
 
 ABANDONED_REASON = (
     "send outcome unknown: a worker stopped between claiming and recording the send; "
@@ -33,6 +34,20 @@ class RetryLater(Exception):
 def destination(job: EmailJob) -> str:
     """The address SES is given: the recipient, or the stage's sandbox address."""
     return get_settings().sandbox_address or job.recipient
+
+
+class Parked(Exception):
+    """The job cannot go out until a person fixes something that is not the email's fault (a
+    template, the code, the stage's SES set-up): the claim is given back with the reason, so
+    the ledger row says so and stays sendable, and the message goes to the DLQ with it, to be
+    redriven once fixed (the ledger makes the redrive send exactly once)."""
+
+
+def park(key: DeliveryKey, token: str, error: Exception) -> Parked:
+    code = getattr(error, "code", None) or type(error).__name__
+    reason = f"held for a redrive, not sent: {code}: {mask_text(str(error))[:200]}"
+    ledger.release_for_retry(key, token, reason)
+    return Parked(reason)
 
 
 def sandboxed(job: EmailJob, subject: str) -> tuple[str, str]:
@@ -79,6 +94,10 @@ def send_job(job: EmailJob) -> SendOutcome:
             metrics.emit("SendFailures", 1, kind=job.kind)
             log.warning("%s to %s: %s", job.kind, mask_email(job.recipient), ABANDONED_REASON)
         return SendOutcome.FAILED
+    if job.kind == LeadKind.TEAM_CHAT:
+        from chalicelib.pipeline import chat
+
+        return chat.post_claimed(job, claim.token)
     if over_recipient_limit(job, claim.token):
         if ledger.mark_skipped(key, claim.token, limit_reason()):
             metrics.emit("ConfirmationsSkipped", 1, kind=job.kind)
@@ -114,12 +133,20 @@ def _send_claimed(job: EmailJob, token: str) -> SendOutcome:
         ledger.release_for_retry(key, token, f"retrying after {error.code}")
         log.warning("%s to %s: SES %s; will retry", job.kind, mask_email(job.recipient), error.code)
         raise RetryLater(error.code) from error
-    except Exception as error:  # noqa: BLE001 - permanent: recorded, never retried
-        reason = f"{getattr(error, 'code', type(error).__name__)}: {str(error)[:200]}"
+    except ses.PermanentSendError as error:
+        if ses.is_configuration_error(error.code):
+            log.warning("%s to %s: SES %s; held for a redrive", job.kind, mask_email(job.recipient), error.code)
+            raise park(key, token, error) from error
+        # SES's own permanent rejection of this email: recorded, never retried.
+        reason = f"{error.code}: {str(error)[:200]}"
         ledger.mark_failed(key, reason, token)
         metrics.emit("SendFailures", 1, kind=job.kind)
         log.warning("%s to %s failed permanently: %s", job.kind, mask_email(job.recipient), reason)
         return SendOutcome.FAILED
+    except Exception as error:  # a template or programming error is not the email's fault
+        parked = park(key, token, error)
+        log.warning("%s to %s: %s", job.kind, mask_email(job.recipient), parked)
+        raise parked from error
     ledger.mark_sent(key, token, message_id)
     metrics.emit("EmailsSent", 1, kind=job.kind)
     log.info("%s to %s sent as %s", job.kind, mask_email(job.recipient), message_id)

@@ -25,9 +25,14 @@ NON_PERSONAL_FIELDS = frozenset(
     {
         "delivery_id", "lead_id", "kind", "status", "message_id", "attempts", "claim_token",
         "claimed_at", "created_at", "updated_at", "sent_at", "expires_at", "feedback_key",
-        "reason", "recipient_erased",
+        "reason", "recipient_erased", "history",
     }
 )
+
+# The status history on each row: one entry per status change, appended by the write
+# that changes the status. Statuses only move forward, so a row gains at most one entry
+# per status (MAX_HISTORY bounds it all the same: a longer list is cut when read).
+MAX_HISTORY = 20
 
 ADOPTED_REASON = "send recorded from SES feedback: the worker stopped before it recorded the send"
 
@@ -71,12 +76,56 @@ def get(delivery_id: str) -> dict[str, Any] | None:
     return from_item(found) if found else None
 
 
-def update(delivery_id: str, fields: dict[str, Any], condition: str, values: dict[str, Any]) -> bool:
-    """SET `fields` on the row if `condition` holds (`#s` names status); False if it does not."""
+# --- Status history ---------------------------------------------------------------
+
+
+def history_entry(status: DeliveryStatus, at: str, reason: str = "") -> dict[str, str]:
+    """One step of a row's history: the status it moved to, when, and why (if said)."""
+    entry = {"status": str(status.public), "at": at}
+    if reason:
+        entry["reason"] = reason
+    return entry
+
+
+def history_append(entries: list[dict[str, str]]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """The SET piece that appends `entries` to the row's history, with its names and values."""
+    return (
+        "#hist = list_append(if_not_exists(#hist, :hist_empty), :hist_new)",
+        {"#hist": "history"},
+        {":hist_empty": [], ":hist_new": entries},
+    )
+
+
+def history_of(record: dict[str, Any]) -> list[dict[str, str]]:
+    """A row's history as the API returns it (rows written before history have none)."""
+    found = record.get("history")
+    if not isinstance(found, list):
+        return []
+    return [
+        {k: str(v) for k, v in entry.items() if k in ("status", "at", "reason")}
+        for entry in found[:MAX_HISTORY]
+        if isinstance(entry, dict)
+    ]
+
+
+def update(
+    delivery_id: str,
+    fields: dict[str, Any],
+    condition: str,
+    values: dict[str, Any],
+    history: list[dict[str, str]] | None = None,
+) -> bool:
+    """SET `fields` on the row if `condition` holds (`#s` names status); False if it does not.
+    `history`: entries appended to the row's history by the same write."""
     client = aws.dynamodb()
     clause, names, attr_values = set_clause(fields)
     attr_values.update(values)
     names["#s"] = "status"
+    if history:
+        piece, history_names, history_values = history_append(history)
+        clause += ", " + piece
+        names.update(history_names)
+        attr_values.update(history_values)
     try:
         client.update_item(
             TableName=table(),
@@ -110,7 +159,8 @@ def advance_status(
     """Move a delivery forward to `status`; a no-op (False) if it is already there or beyond
     (or, with `from_statuses`, in none of those), or (with `message_id`) if the row does not
     carry that SES message id."""
-    fields: dict[str, Any] = {"status": status, "updated_at": iso_utc(), **extra}
+    now = iso_utc()
+    fields: dict[str, Any] = {"status": status, "updated_at": now, **extra}
     if reason:
         fields["reason"] = reason
     allowed = tuple(s for s in (from_statuses or status.below()) if s in status.below())
@@ -119,7 +169,7 @@ def advance_status(
     if message_id is not None:
         condition += " AND message_id = :mid"
         placeholders[":mid"] = message_id
-    return update(delivery_id, fields, condition, placeholders)
+    return update(delivery_id, fields, condition, placeholders, [history_entry(status, now, reason)])
 
 
 def adopt_unrecorded_send(
@@ -132,14 +182,16 @@ def adopt_unrecorded_send(
     merely names the row (lead id and kind are no secret) cannot adopt it."""
     if not claim_token:
         return False
+    now = iso_utc()
     fields: dict[str, Any] = {
-        "status": status, "message_id": message_id, "reason": ADOPTED_REASON, "updated_at": iso_utc(), **extra
+        "status": status, "message_id": message_id, "reason": ADOPTED_REASON, "updated_at": now, **extra
     }
     return update(
         delivery_id,
         fields,
         "#s IN (:sending, :failed) AND attribute_not_exists(message_id) AND claim_token = :claim",
         {":sending": DeliveryStatus.SENDING, ":failed": DeliveryStatus.FAILED, ":claim": claim_token},
+        [history_entry(DeliveryStatus.SENT, now, ADOPTED_REASON), history_entry(status, now)],
     )
 
 
@@ -184,7 +236,103 @@ def list_for_lead(lead_id: str) -> list[dict[str, Any]]:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+SUMMARY_FIELDS = ("delivery_id", "lead_id", "kind", "status", "created_at")
+
+
+def get_many(delivery_ids: list[str], fields: tuple[str, ...] = SUMMARY_FIELDS) -> dict[str, dict[str, Any]]:
+    """The rows with these ids that exist, by id (BatchGetItem, 100 keys a request), with `fields`."""
+    client = aws.dynamodb()
+    wanted = sorted(set(delivery_ids))
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 100):
+        keys: list[dict[str, Any]] = [{"delivery_id": {"S": d}} for d in wanted[start : start + 100]]
+        request: dict[str, Any] = {
+            table(): {
+                "Keys": keys,
+                "ProjectionExpression": ", ".join(f"#p{i}" for i in range(len(fields))),
+                "ExpressionAttributeNames": {f"#p{i}": name for i, name in enumerate(fields)},
+            }
+        }
+        for _ in range(5):  # unprocessed keys come back under throttling: ask again
+            answer = client.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(table(), []):
+                row = from_item(item)
+                found[str(row["delivery_id"])] = row
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise RuntimeError("the Deliveries table kept leaving keys unprocessed")
+    return found
+
+
+def list_for_recipient(recipient: str) -> list[dict[str, Any]]:
+    """Every row addressed to `recipient` (erasure by address), through the by_recipient index."""
+    client = aws.dynamodb()
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {
+        "TableName": table(),
+        "IndexName": "by_recipient",
+        "KeyConditionExpression": "recipient = :r",
+        "ExpressionAttributeValues": {":r": {"S": recipient}},
+    }
+    while True:
+        page = client.query(**kwargs)
+        items.extend(from_item(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def count_by_status(status: DeliveryStatus, first: str, last: str) -> int:
+    """How many rows hold `status` with their last change from `first` to `last` (both included):
+    the by_status index with Select=COUNT, so nothing is read but the count."""
+    client = aws.dynamodb()
+    total = 0
+    kwargs: dict[str, Any] = {
+        "TableName": table(),
+        "IndexName": "by_status",
+        "KeyConditionExpression": "#s = :s AND updated_at BETWEEN :a AND :b",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": status}, ":a": {"S": first}, ":b": {"S": last}},
+        "Select": "COUNT",
+    }
+    while True:
+        page = client.query(**kwargs)
+        total += int(page.get("Count", 0))
+        if "LastEvaluatedKey" not in page:
+            return total
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def page_by_status(
+    status: DeliveryStatus, limit: int, start: dict[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Rows holding `status`, most recently changed first, and the key to continue from."""
+    query: dict[str, Any] = {
+        "TableName": table(),
+        "IndexName": "by_status",
+        "KeyConditionExpression": "#s = :s",
+        "ExpressionAttributeNames": {"#s": "status"},
+        "ExpressionAttributeValues": {":s": {"S": status}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if start:
+        query["ExclusiveStartKey"] = start
+    page = aws.dynamodb().query(**query)
+    return [from_item(item) for item in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+
 # --- Erasure -------------------------------------------------------------------
+
+
+def masked_history(record: dict[str, Any]) -> list[dict[str, str]]:
+    """The history with every reason masked (a failure reason can quote an address)."""
+    return [
+        {**entry, "reason": mask_text(entry["reason"])} if entry.get("reason") else entry
+        for entry in history_of(record)
+    ]
 
 
 def anonymise(delivery_id: str) -> bool:
@@ -201,6 +349,10 @@ def anonymise(delivery_id: str) -> bool:
         names["#reason"] = "reason"
         values[":reason"] = {"S": mask_text(str(record["reason"]))}
         expression += ", #reason = :reason"
+    if record.get("history"):
+        names["#hist"] = "history"
+        values[":hist"] = to_item({"h": masked_history(record)})["h"]
+        expression += ", #hist = :hist"
     if personal:
         expression += " REMOVE " + ", ".join(f"#p{i}" for i in range(len(personal)))
     kwargs: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}

@@ -9,7 +9,7 @@ import binascii
 import json
 import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core import aws
 from chalicelib.core.clock import iso_utc
@@ -17,6 +17,9 @@ from chalicelib.core.settings import get_settings
 from chalicelib.core.states import LeadStatus
 from chalicelib.store import idempotency
 from chalicelib.store.items import from_item, to_item
+
+if TYPE_CHECKING:
+    from chalicelib.store.repeats import RepeatGuard
 
 # Constant partition of the by_created index, which lists leads newest first.
 LISTING_PARTITION = "lead"
@@ -48,25 +51,27 @@ def new_lead_item(lead: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def store_lead(lead: dict[str, Any], key: str | None, fingerprint: str) -> str:
-    """Put the lead and return its id; with an idempotency key, put the key's
-    record (scoped to the lead's email) in the same transaction, and answer a
+def store_lead(lead: dict[str, Any], key: str | None, fingerprint: str, repeat: RepeatGuard | None = None) -> str:
+    """Put the lead and return its id; with an idempotency key (its record scoped to the
+    lead's email) or a form's repeat guard (store/repeats.py), put its record in the same
+    transaction, and answer a
     concurrent twin's id instead."""
     item = new_lead_item(lead)
     client = aws.dynamodb()
     put_lead = {"TableName": _table(), "Item": to_item(item), "ConditionExpression": "attribute_not_exists(id)"}
-    if not key:
+    claims = [idempotency.claim_request(key, lead["email"], fingerprint, item["id"])] if key else []
+    if repeat is not None:
+        claims.append(repeat.claim(item["id"]))
+    if not claims:
         client.put_item(**put_lead)
         return str(item["id"])
     try:
-        client.transact_write_items(
-            TransactItems=[
-                {"Put": put_lead}, {"Put": idempotency.claim_request(key, lead["email"], fingerprint, item["id"])}
-            ]
-        )
+        client.transact_write_items(TransactItems=[{"Put": put_lead}, *({"Put": claim} for claim in claims)])
     except client.exceptions.TransactionCanceledException:
-        # A concurrent request with the same key won the race: answer as it did.
-        replay = idempotency.find_replay(key, lead["email"], fingerprint)
+        # A concurrent request with the same key (or the same form body) won the race: answer as it did.
+        replay = idempotency.find_replay(key, lead["email"], fingerprint) or (
+            repeat.replay() if repeat is not None else None
+        )
         if replay is None:
             raise
         return replay
@@ -89,8 +94,10 @@ def encode_cursor(last_key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    """The by_created ExclusiveStartKey an opaque cursor stands for; BadCursor if it is not ours."""
+def decode_cursor(cursor: str, partition: tuple[str, str] = ("listing", LISTING_PARTITION)) -> dict[str, Any]:
+    """The ExclusiveStartKey an opaque cursor stands for; BadCursor if it is not ours.
+    `partition`: the index's partition key and value (the listing, an address, a source),
+    which the request names again, so the cursor never carries an address."""
     if len(cursor) > MAX_CURSOR_CHARS or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
         raise BadCursor(cursor)
     try:
@@ -106,24 +113,102 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
         or not LEAD_ID.match(data["i"])
     ):
         raise BadCursor(cursor)
-    return to_item({"id": data["i"], "created_at": data["c"], "listing": LISTING_PARTITION})
+    name, value = partition
+    return to_item({"id": data["i"], "created_at": data["c"], name: value})
 
 
-def list_newest(limit: int, cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of leads, newest first, and the cursor of the next page (None: no more)."""
+def _listing_index(email: str | None, source: str | None) -> tuple[str, tuple[str, str]]:
+    """The index a listing reads (never a scan): by address, by source, or all leads."""
+    if email:
+        return "by_email", ("email", email)
+    if source:
+        return "by_source", ("source", source)
+    return "by_created", ("listing", LISTING_PARTITION)
+
+
+def list_newest(
+    limit: int,
+    cursor: str | None = None,
+    *,
+    email: str | None = None,
+    source: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    fields: tuple[str, ...] = (),
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of leads, newest first, and the cursor of the next page (None: no more).
+    `fields`: read only these (a list view needs no message).
+
+    `email` (exact) reads the by_email index, `source` the by_source index (with
+    both, the source filters the address's leads); `since`/`until` bound
+    created_at (both included)."""
+    index, partition = _listing_index(email, source)
+    condition = f"{partition[0]} = :p"
+    values: dict[str, Any] = {":p": {"S": partition[1]}}
+    if since and until:
+        condition += " AND created_at BETWEEN :since AND :until"
+        values |= {":since": {"S": since}, ":until": {"S": until}}
+    elif since:
+        condition += " AND created_at >= :since"
+        values[":since"] = {"S": since}
+    elif until:
+        condition += " AND created_at <= :until"
+        values[":until"] = {"S": until}
     query: dict[str, Any] = {
         "TableName": _table(),
-        "IndexName": "by_created",
-        "KeyConditionExpression": "listing = :l",
-        "ExpressionAttributeValues": {":l": {"S": LISTING_PARTITION}},
+        "IndexName": index,
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": values,
         "ScanIndexForward": False,
         "Limit": limit,
     }
+    names: dict[str, str] = {}
+    if email and source:
+        query["FilterExpression"] = "#src = :src"
+        names["#src"] = "source"
+        values[":src"] = {"S": source}
+    if fields:
+        names |= {f"#p{i}": name for i, name in enumerate(fields)}
+        query["ProjectionExpression"] = ", ".join(f"#p{i}" for i in range(len(fields)))
+    if names:
+        query["ExpressionAttributeNames"] = names
     if cursor:
-        query["ExclusiveStartKey"] = decode_cursor(cursor)
+        query["ExclusiveStartKey"] = decode_cursor(cursor, partition)
     page = aws.dynamodb().query(**query)
     last = page.get("LastEvaluatedKey")
     return [from_item(item) for item in page.get("Items", [])], (encode_cursor(last) if last else None)
+
+
+def all_by_email(email: str) -> list[dict[str, Any]]:
+    """Every lead from one address (erasure by address), through the by_email index."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = list_newest(100, cursor, email=email)
+        found.extend(page)
+        if cursor is None:
+            return found
+
+
+def get_many(lead_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The leads with these ids that exist, by id (BatchGetItem, 100 keys a request)."""
+    client = aws.dynamodb()
+    wanted = sorted({lead_id for lead_id in lead_ids if LEAD_ID.match(lead_id)})
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), 100):
+        keys: list[dict[str, Any]] = [{"id": {"S": lead_id}} for lead_id in wanted[start : start + 100]]
+        request: dict[str, Any] = {_table(): {"Keys": keys, "ConsistentRead": True}}
+        for _ in range(5):  # unprocessed keys come back under throttling: ask again
+            answer = client.batch_get_item(RequestItems=request)
+            for item in answer.get("Responses", {}).get(_table(), []):
+                lead = from_item(item)
+                found[str(lead["id"])] = lead
+            request = answer.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise RuntimeError("the Leads table kept leaving keys unprocessed")
+    return found
 
 
 def earlier_by_email(email: str, before: str, limit: int) -> tuple[list[dict[str, Any]], bool]:

@@ -58,6 +58,9 @@ def claim(key: DeliveryKey, sent_to: str | None = None) -> Claim:
     update, names, values = set_clause(fields)
     names["#s"] = "status"
     values |= {":queued": DeliveryStatus.QUEUED, ":now": iso_utc(now), ":one": 1}
+    history_set, history_names, history_values = first_history(iso_utc(now))
+    names |= history_names
+    values |= history_values
     suppression_check = {
         "TableName": settings.suppression_table,
         "Key": {"address": {"S": suppression_key(key.recipient)}},
@@ -66,7 +69,9 @@ def claim(key: DeliveryKey, sent_to: str | None = None) -> Claim:
     ledger_update = {
         "TableName": deliveries.table(),
         "Key": {"delivery_id": {"S": key.delivery_id}},
-        "UpdateExpression": f"SET {update}, created_at = if_not_exists(created_at, :now) ADD attempts :one",
+        "UpdateExpression": (
+            f"SET {update}, created_at = if_not_exists(created_at, :now), {history_set} ADD attempts :one"
+        ),
         "ConditionExpression": _UNCLAIMED,
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": to_item(values),
@@ -99,6 +104,16 @@ def claim(key: DeliveryKey, sent_to: str | None = None) -> Claim:
     return Claim(ClaimState.CLAIMED, token)
 
 
+def first_history(at: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """A new row's history starts `queued`; a claim again after a retry adds nothing
+    (the public status stays queued; the retry's reason is on the row)."""
+    return (
+        "#hist = if_not_exists(#hist, :hist_first)",
+        {"#hist": "history"},
+        {":hist_first": [deliveries.history_entry(DeliveryStatus.QUEUED, at)]},
+    )
+
+
 def _judge_existing(key: DeliveryKey) -> Claim:
     record = deliveries.get(key.delivery_id)
     if record is None:  # vanished between the write and the read: try again later
@@ -116,6 +131,7 @@ def mark_sent(key: DeliveryKey, token: str, message_id: str) -> bool:
         {"status": DeliveryStatus.SENT, "message_id": message_id, "updated_at": now, "sent_at": now},
         "claim_token = :token AND #s IN (:sending, :failed)",
         {":token": token, ":sending": DeliveryStatus.SENDING, ":failed": DeliveryStatus.FAILED},
+        [deliveries.history_entry(DeliveryStatus.SENT, now)],
     )
 
 
@@ -145,10 +161,16 @@ def mark_failed(key: DeliveryKey, reason: str, token: str | None = None) -> bool
     values: dict[str, Any] = {":sending": DeliveryStatus.SENDING}
     if token is not None:
         condition, values = "claim_token = :token AND " + condition, {**values, ":token": token}
+    now = iso_utc()
     return deliveries.update(
-        key.delivery_id, {"status": DeliveryStatus.FAILED, "reason": reason, "updated_at": iso_utc()}, condition,
-        values,
+        key.delivery_id, {"status": DeliveryStatus.FAILED, "reason": reason, "updated_at": now}, condition,
+        values, [deliveries.history_entry(DeliveryStatus.FAILED, now, reason)],
     )
+
+
+def outcome_history(status: DeliveryStatus, at: str, reason: str) -> list[dict[str, str]]:
+    """A send decided without SES: queued, then the outcome."""
+    return [deliveries.history_entry(DeliveryStatus.QUEUED, at), deliveries.history_entry(status, at, reason)]
 
 
 def record_outcome(key: DeliveryKey, status: DeliveryStatus, reason: str) -> bool:
@@ -161,6 +183,7 @@ def record_outcome(key: DeliveryKey, status: DeliveryStatus, reason: str) -> boo
         "reason": reason,
         "attempts": 0,
         "created_at": iso_utc(now),
+        "history": outcome_history(status, iso_utc(now), reason),
     }
     try:
         client.put_item(

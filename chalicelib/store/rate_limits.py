@@ -20,6 +20,7 @@ key cannot be computed from a guessed one without the key.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.core import aws, keys
@@ -70,18 +71,27 @@ def _retry_after(now: float, start: int, window: int, limit: int, previous: int,
 
 
 def acquire(client_id: str) -> int | None:
-    """Count one submission; return None if allowed, else seconds to wait."""
+    """Count one submission of a client (its network); None if allowed, else seconds to wait."""
     settings = get_settings()
-    window, limit = settings.rate_limit_window_seconds, settings.rate_limit_max
+    return _acquire(lambda start: client_bucket(client_id, start), settings.rate_limit_max,
+                    settings.rate_limit_window_seconds)
+
+
+def acquire_sender_key(key_id: str, limit: int, window: int) -> int | None:
+    """Count one POST /notifications for a sender's API key (its own limit and window); None if
+    allowed, else seconds to wait. The same sliding window as acquire(), in its own buckets."""
+    return _acquire(lambda start: f"sender-key#{key_id}#{start}", limit, window)
+
+
+def _acquire(bucket: Callable[[int], str], limit: int, window: int) -> int | None:
     now = now_epoch()
     start = int(now // window) * window
     client = aws.dynamodb()
-    table = settings.rate_limit_table
-    previous = _hits(client.get_item(TableName=table, Key={"bucket": {"S": client_bucket(client_id, start - window)}})
-                     .get("Item"))
+    table = get_settings().rate_limit_table
+    previous = _hits(client.get_item(TableName=table, Key={"bucket": {"S": bucket(start - window)}}).get("Item"))
     # The submission is allowed while previous * overlap + current + 1 <= limit.
     bound = limit - 1 - previous * (1 - (now - start) / window)
-    key = {"bucket": {"S": client_bucket(client_id, start)}}
+    key = {"bucket": {"S": bucket(start)}}
     if bound >= 0:
         try:
             client.update_item(

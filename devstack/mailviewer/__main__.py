@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -50,11 +49,9 @@ def main(argv: list[str] | None = None) -> None:
 
     configure_app_environment(args.stage)
     server = make_server(args.host, args.port, args.outbox, args.stage, args.api_url, args.stack_started)
+    stop = lifeline.StopSignal()
     threading.Thread(target=server.serve_forever, name="mailviewer", daemon=True).start()
-    stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopped.set())
-    stopped.wait()
+    stop.wait()
     server.shutdown()
     server.server_close()
 

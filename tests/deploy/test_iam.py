@@ -24,6 +24,7 @@ from infra.policies import (
     WILDCARD_RESOURCE_ACTIONS,
     PolicyContext,
     file_policy,
+    platform_grants,
     statements,
 )
 from tests.support import iam_walker
@@ -144,7 +145,8 @@ def test_platform_grants_match_each_functions_event_source(stage: str) -> None:
         )
         for action in LOG_ACTIONS:
             assert covers(grants, action, log_group), (function.name, action)
-        actions = {a for s in grants for a in s["Action"]}
+        # The event source's grants (code may read a queue too: the admin API reads the DLQs).
+        actions = {a for g in platform_grants(ctx, function) for a in g.actions}
         assert (set(STREAM_READ_ACTIONS) <= actions) == (function.kind == "dynamodb"), function.name
         assert (set(SQS_SOURCE_ACTIONS) <= actions) == (function.kind == "sqs"), function.name
         dlq = ctx.on_failure_queue(function)
@@ -233,3 +235,21 @@ def test_the_resources_default_function_list_is_the_apps() -> None:
     from infra.resources import DEFAULT_FUNCTIONS
 
     assert function_kinds(list(functions("prod"))) == DEFAULT_FUNCTIONS
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_publishing_to_a_topic_under_the_stack_key_grants_that_key_through_sns_only(stage: str) -> None:
+    """SNS calls KMS for the publisher of an SSE-KMS topic: the API republishes SES feedback
+    (SesFeedbackTopic, the stack's key), the stream handler publishes to an AWS-managed-key topic."""
+    ctx = PolicyContext.for_project(ROOT, stage)
+    by_name = {f.name: f for f in functions(stage)}
+    key_statements = [s for s in granted(ctx, by_name["api_handler"]) if s["Sid"] == "EncryptedTopicKey"]
+    assert [(s["Action"], s["Resource"], s["Condition"]) for s in key_statements] == [
+        (
+            ["kms:Decrypt", "kms:GenerateDataKey"],
+            ["arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"],
+            {"StringEquals": {"kms:ViaService": "sns.${AWS::Region}.amazonaws.com"}},
+        )
+    ]
+    for name in ("on_lead_stream", "on_notification", "on_ses_feedback", "on_lead_audit"):
+        assert not any(a.startswith("kms:") for s in granted(ctx, by_name[name]) for a in s["Action"]), name

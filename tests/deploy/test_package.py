@@ -296,10 +296,13 @@ def test_authorizer_401_and_403_use_the_api_error_shape(packaged: Packaged) -> N
         r["Properties"]["ResponseType"]: r["Properties"]
         for r in of_type(packaged, "AWS::ApiGateway::GatewayResponse").values()
     }
-    assert set(responses) == {"UNAUTHORIZED", "ACCESS_DENIED", "DEFAULT_4XX", "DEFAULT_5XX"}
+    assert set(responses) == {
+        "UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"
+    }
     assert responses["UNAUTHORIZED"]["StatusCode"] == "401"
     assert responses["ACCESS_DENIED"]["StatusCode"] == "403"
-    for kind in ("UNAUTHORIZED", "ACCESS_DENIED"):
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"  # an unknown route
+    for kind in ("UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN"):
         body = json.loads(responses[kind]["ResponseTemplates"]["application/json"])
         assert set(body) == {"error", "message"}
     for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):  # API Gateway's own message, as a VTL string

@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 import os
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,8 +24,9 @@ from typing import Any
 import boto3
 import pytest
 
-from devstack.stack import DEFAULT_ADMIN_TOKEN, LocalStack, StackConfig
+from devstack.stack import LocalStack, StackConfig
 from tests.support.aws import PROJECT_ROOT, apply_env, free_port, reset_app_caches, stage_env
+from tests.support.stack import call
 
 pytestmark = pytest.mark.e2e
 
@@ -67,19 +65,6 @@ def stack_env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
 
 # --- HTTP, waiting, the outbox --------------------------------------------------------------
 
-
-def call(stack: LocalStack, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {DEFAULT_ADMIN_TOKEN}"}
-    data = None
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-        data = json.dumps(body).encode()
-    request = urllib.request.Request(stack.config.api_url + path, data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 def post_lead(stack: LocalStack, email_address: str) -> str:

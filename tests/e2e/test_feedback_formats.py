@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from devstack.provision import local_client
-from devstack.stack import DEFAULT_ADMIN_TOKEN, LocalStack, StackConfig
+from devstack.stack import LocalStack, StackConfig
 from tests.support.aws import free_port, stage_env
 from tests.support.event_models import validate_ses_feedback
+from tests.support.stack import call
 
 pytestmark = pytest.mark.e2e
 
@@ -32,16 +30,6 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     with LocalStack(config) as running:
         yield running
 
-
-def call(stack: LocalStack, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {DEFAULT_ADMIN_TOKEN}", "Content-Type": "application/json"}
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(stack.config.api_url + path, data=data, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
 
 
 def feedback_tap(stack: LocalStack) -> str:

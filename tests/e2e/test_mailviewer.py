@@ -101,7 +101,7 @@ def test_one_message_raw_download_and_sandboxed_html(stack, mail):
     assert lead_id in found["text"] and "Bea &lt;b&gt;Bold&lt;/b&gt;" in found["html"]
     assert found["status"] in ("sent", "delivered") and found["deliveries"][0]["kind"] == "team_alert"
     assert found["tags"]["lead_id"] == lead_id and found["configuration_set"] == stage_env()["SES_CONFIGURATION_SET"]
-    assert found["dashboard_url"] is None  # the API serves no dashboard yet
+    assert found["dashboard_url"] == f"{stack.config.api_url}/admin#/leads/{lead_id}"  # the dashboard's deep link
 
     [filed] = Path(stack.config.outbox).glob(f"*-{alert['id']}.eml")
     assert mail.raw(alert["id"]) == filed.read_bytes()

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from email.message import EmailMessage
-from typing import Any
 
 import pytest
 
 from devstack.stack import LocalStack, StackConfig
 from tests.support.aws import free_port
-from tests.support.stack import viewer
+from tests.support.stack import call, viewer
 
 pytestmark = pytest.mark.e2e
 
@@ -29,17 +25,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         yield running
 
 
-def request(stack: LocalStack, method: str, path: str, body: Any = None,
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(stack.config.api_url + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
 
 def emails_for(stack: LocalStack, lead_id: str, expected: int, timeout: float = 5.0) -> list[EmailMessage]:
     """The lead's emails, from the mail viewer, once `expected` are there or the time is up."""
@@ -50,7 +35,7 @@ def emails_for(stack: LocalStack, lead_id: str, expected: int, timeout: float = 
 
 
 def test_a_lead_yields_exactly_two_emails_within_5_seconds(stack):
-    status, body = request(stack, "POST", "/leads", {
+    status, body = call(stack, "POST", "/leads", {
         "name": "<script>alert(1)</script> Eve",
         "email": "eve@example.com",
         "message": "Hi\r\nBcc: evil@example.com",
@@ -78,11 +63,11 @@ def test_a_lead_yields_exactly_two_emails_within_5_seconds(stack):
 
 
 def test_the_lead_shows_its_notifications_live(stack):
-    _, body = request(stack, "POST", "/leads", {"name": "Live", "email": "success@simulator.amazonses.com"})
+    _, body = call(stack, "POST", "/leads", {"name": "Live", "email": "success@simulator.amazonses.com"})
     deadline = time.monotonic() + 10
     statuses: set[str] = set()
     while time.monotonic() < deadline and statuses != {"delivered"}:
-        _, lead = request(stack, "GET", f"/leads/{body['id']}", headers={"Authorization": f"Bearer {ADMIN}"})
+        _, lead = call(stack, "GET", f"/leads/{body['id']}", headers={"Authorization": f"Bearer {ADMIN}"})
         statuses = {n["status"] for n in lead.get("notifications", [])}
         time.sleep(0.2)
     assert statuses == {"delivered"}
@@ -94,6 +79,15 @@ def test_the_lead_shows_its_notifications_live(stack):
      ({"Authorization": "Basic abc"}, 403, "forbidden")],
 )
 def test_admin_routes_refuse_without_the_token_in_the_api_error_shape(stack, headers, status, error):
-    code, body = request(stack, "GET", "/leads", headers=headers)
+    code, body = call(stack, "GET", "/leads", headers=headers, token=None)
     assert code == status
     assert body["error"] == error and body["message"]
+
+
+def test_an_unknown_route_is_a_404_in_the_api_error_shape(stack):
+    """What a user sees first when opening the API in a browser; AWS answers the same
+    through the MISSING_AUTHENTICATION_TOKEN gateway response."""
+    for method, path in (("GET", "/"), ("GET", "/nope"), ("DELETE", "/nope/1")):
+        code, body = call(stack, method, path, token=None)
+        assert (code, body["error"]) == (404, "not_found"), (method, path)
+        assert body["message"]

@@ -23,11 +23,11 @@ from tests.support.fuzz.harness import REQUESTS, FuzzApi
 def fuzz_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzApi]:
     from chalice.test import Client
     from moto import mock_aws
+    from moto.dynamodb.models import DynamoDBBackend
 
     import app as app_module
     from devstack import emulator_dynamodb
     from devstack.provision import provision_in_process
-    from moto.dynamodb.models import DynamoDBBackend
 
     tmp = tmp_path_factory.mktemp("fuzz")
     with pytest.MonkeyPatch.context() as patch:

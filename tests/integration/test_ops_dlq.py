@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.pipeline import dead_letters
 from ops import dlq
 from tests.support import ses_events
 from tests.support.aws import PROJECT_ROOT, Emulator, stream_shard_records
@@ -30,7 +31,7 @@ FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:leadflow-local-{}
 @pytest.fixture
 def ops_env(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     # Short polls: the emulator has no SQS server sampling to defeat.
-    monkeypatch.setattr(dlq, "RECEIVE_WAIT_SECONDS", 0)
+    monkeypatch.setattr(dead_letters, "RECEIVE_WAIT_SECONDS", 0)
     yield emulator
 
 
@@ -347,3 +348,83 @@ def test_cli_refuses_redrive_without_a_choice(ops_env):
     result = run_cli(ops_env, "redrive")
     assert result.returncode == 2
     assert "needs message ids or --all" in result.stderr
+
+
+# --- Ordinary mistakes get one line; purging asks first and is audited ---------------------------
+
+
+def run_cli_env(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ops.dlq", *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+        timeout=120, stdin=subprocess.DEVNULL,
+    )
+
+
+def test_cli_with_the_local_stack_down_answers_in_one_line():
+    from devstack.stack import free_port
+
+    port = str(free_port())
+    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    result = run_cli_env({**env, "LEADFLOW_AWS_PORT": port})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"make dlq: cannot reach the local stack's AWS emulator at http://127.0.0.1:{port}: start it with "
+        "`make run`, or set LEADFLOW_AWS_PORT to the port it runs on"
+    ]
+
+
+def test_cli_finds_a_running_stack_from_its_run_file(ops_env, tmp_path, monkeypatch):
+    from devstack import stack
+    from ops import env as ops_env_module
+
+    run_file = tmp_path / "local-stack.json"
+    port = ops_env.endpoint.rsplit(":", 1)[1]
+    run_file.write_text(json.dumps({"pid": os.getpid(), "aws_port": int(port), "api_port": 1, "mail_port": 2}))
+    monkeypatch.setattr(stack, "RUN_FILE", run_file)
+    monkeypatch.delenv("LEADFLOW_AWS_PORT", raising=False)
+    monkeypatch.setattr(stack.running_stack, "__defaults__", (run_file,))
+    assert ops_env_module.local_port() == port
+    run_file.write_text(json.dumps({"pid": 2**22 + 12345, "aws_port": int(port)}))  # that process is gone
+    assert ops_env_module.local_port() == "4566"
+
+
+def test_cli_without_credentials_for_a_deployed_stage_answers_in_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+                "AWS_EC2_METADATA_DISABLED": "true", "AWS_DEFAULT_REGION": "eu-west-1"})
+    result = run_cli_env(env, "list", "--stage", "dev")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "make dlq: no AWS credentials for stage dev: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY), or run `aws configure`"
+    ]
+
+
+def test_purge_asks_for_confirmation_then_deletes_and_audits(ops_env):
+    from tests.support.tracking import audit_lines
+
+    env = {**os.environ, **ops_env.env}
+    env.pop("AWS_PROFILE", None)
+    hopeless = send(ops_env, "notifications-dlq", {"type": "notification.request", "kind": f"gone-{uuid.uuid4().hex}"},
+                    {"reason": {"DataType": "String", "StringValue": "invalid notification message: unknown kind"}})
+    refused = run_cli_env(env, "purge", hopeless, "--queue", "notifications")
+    assert refused.returncode == 1
+    assert "purge asks for confirmation" in refused.stderr and "nothing purged" in refused.stdout
+    assert hopeless in ids_in(dlq.list_letters(["notifications"], STAGE), "notifications")
+
+    purged = run_cli_env(env, "purge", hopeless, "--queue", "notifications", "--yes")
+    assert purged.returncode == 0, purged.stderr
+    assert f"{hopeless}  purged" in purged.stdout
+    assert "audit: leads/dt=" in purged.stdout
+    assert hopeless not in ids_in(dlq.list_letters(["notifications"], STAGE), "notifications")
+    entries = [e for e in audit_lines(os.environ["AUDIT_BUCKET"], ops_env.client("s3"))
+               if e["action"] == "dead_letters_purged"]
+    assert [e["message_ids"] for e in entries if hopeless in e["message_ids"]] == [[hopeless]]
+
+
+def test_purge_needs_a_queue(ops_env):
+    result = run_cli(ops_env, "purge", "--all")
+    assert result.returncode == 2
+    assert "purge needs --queue" in result.stderr

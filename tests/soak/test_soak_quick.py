@@ -22,11 +22,15 @@ def test_log_scan_finds_full_addresses_and_phones_but_not_masked_ones():
 
 @pytest.mark.e2e
 def test_quick_soak_loses_nothing_duplicates_nothing_and_logs_no_personal_data():
+    """Emails and status callbacks alike: zero lost, zero duplicated."""
     report = run_soak(leads=30, rate=10, faults=QUICK_FAULTS, settle_timeout=45)
     print(report.table())
     assert report.duplicates == []
     assert report.lost == []
     assert report.leads_without_outcome == set()
-    assert sum(report.outcomes.values()) == report.expected == 60
+    assert report.notifications >= 3
+    assert sum(report.outcomes.values()) == report.expected == 60 + report.notifications
+    assert report.callbacks_lost == [] and report.callbacks_duplicated == [] and report.callbacks_out_of_order == []
+    assert report.callbacks_acknowledged >= report.notifications
     assert report.log_lines > 100  # the scan read the stack's output
     assert report.personal_data_in_logs == []

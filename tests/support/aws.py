@@ -22,21 +22,27 @@ import pytest
 
 from devstack.lifeline import Lifeline
 from devstack.provision import local_client, stage_environment
-from devstack.stack import free_port, wait_for_http
+from devstack.stack import free_port, local_sender_keys, wait_for_http
+from devstack.stage_env import without_stack_owned
 from infra.project import PROJECT_ROOT
 
 ADMIN_TOKEN = "test-admin-token"
+# The tests' sender (POST /notifications): its API key and callback signing secret.
+SENDER_KEY = "test-sender-key"
+SENDER_SECRET = "test-signing-secret"
 
 BASE_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "ADMIN_TOKEN_SHA256": hashlib.sha256(ADMIN_TOKEN.encode()).hexdigest(),
+    "SENDER_KEYS": local_sender_keys(SENDER_KEY, SENDER_SECRET),
 }
 
 
 def stage_env(stage: str = "local") -> dict[str, str]:
-    return stage_environment(stage)
+    """The stage's variables, without the emulator address and credentials each test sets itself."""
+    return without_stack_owned(stage_environment(stage))
 
 
 def reset_app_caches() -> None:

@@ -75,6 +75,9 @@ SETTINGS_RESOURCES = {
     "notification_requests_topic_arn": "NotificationRequestsTopic",
     "notifications_queue": "NotificationsQueue",
     "notifications_dlq": "NotificationsDLQ",
+    "ses_feedback_dlq": "SesFeedbackDLQ",
+    "lead_stream_dlq": "LeadStreamDLQ",
+    "lead_audit_dlq": "LeadAuditDLQ",
 }
 RESOURCE_KEYWORDS = ("TableName", "Bucket", "TopicArn", "QueueUrl", "QueueName")
 
@@ -144,6 +147,9 @@ def _transact_actions(call: ast.Call) -> tuple[str, ...]:
     kinds: set[str] = set()
     if isinstance(items, ast.List):
         for element in items.elts:
+            # `*({"Put": x} for x in ...)` inside the list: the generator's own dict says the kind.
+            if isinstance(element, ast.Starred) and isinstance(element.value, ast.GeneratorExp | ast.ListComp):
+                element = element.value.elt
             if not isinstance(element, ast.Dict):
                 return tuple(sorted(TRANSACT_ITEM_ACTIONS.values()))
             kinds |= {k.value for k in element.keys if isinstance(k, ast.Constant)}

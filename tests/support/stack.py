@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from devstack.stack import LocalStack, StackConfig, free_port
+from devstack.stack import DEFAULT_ADMIN_TOKEN, LocalStack, StackConfig, free_port
 from tests.support.mailviewer import MailViewer
 
 
@@ -37,3 +38,32 @@ def post_lead(stack: LocalStack, **fields: str) -> str:
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 201
         return str(json.loads(response.read())["id"])
+
+
+def call(
+    stack: LocalStack, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+    token: str | None = DEFAULT_ADMIN_TOKEN,
+) -> tuple[int, Any]:
+    """One JSON request to the stack's API (with the local admin token unless token=None); (status, body)."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {}),
+               **(headers or {})}
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(stack.config.api_url + path, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def leads_from(stack: LocalStack, email: str) -> list[dict[str, Any]]:
+    """Every lead the stack stored for this address (a scan: test tables are small)."""
+    from chalicelib.store.items import from_item
+    from devstack.provision import local_client, stage_environment
+
+    dynamodb = local_client("dynamodb", stack.config.aws_endpoint)
+    pages = dynamodb.get_paginator("scan").paginate(
+        TableName=stage_environment(stack.config.stage)["LEADS_TABLE"], FilterExpression="email = :e",
+        ExpressionAttributeValues={":e": {"S": email}}, ConsistentRead=True,
+    )
+    return [from_item(item) for page in pages for item in page["Items"]]

@@ -69,7 +69,7 @@ def address(local: str = "someone", domain: str = "example.com") -> str:
 
 def stream_records(env: dict[str, str], lead_id: str, client: Any = None) -> list[dict[str, Any]]:
     """The Leads stream records of one lead, in the shape Lambda hands a handler."""
-    from ops.dlq import lambda_record
+    from ops.dlq.stream import lambda_record
 
     # In-process moto does not route botocore's account-based streams endpoint; name the classic one.
     streams = client or boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com")

@@ -110,7 +110,8 @@ def test_lead_with_its_notifications_and_live_status(admin_client):
     assert {k: by_kind["customer_confirmation"][k] for k in ("recipient", "status", "message_id")} == {
         "recipient": "ada@example.com", "status": "sent", "message_id": confirmation,
     }
-    assert set(by_kind["team_alert"]) == {"kind", "recipient", "status", "message_id", "updated_at"}
+    # The documented fields, plus each notification's status history.
+    assert set(by_kind["team_alert"]) == {"kind", "recipient", "status", "message_id", "updated_at", "history"}
 
     feedback.handle(ses_events.bounce("event", confirmation, ["ada@example.com"]))
     feedback.handle(ses_events.delivery("identity", alert, ["team@leadflow.example"]))
@@ -236,4 +237,8 @@ def test_delete_leaves_a_tombstone_and_is_repeatable(admin_client):
     assert {k: body[k] for k in ("id", "status", "source")} == {"id": lead_id, "status": "erased", "source": "fair"}
     assert not {"name", "email", "phone", "message", "metadata"} & set(body)
     listed = [item for page in all_pages(admin_client, 50) for item in page if item["id"] == lead_id]
-    assert listed == [{k: body[k] for k in body if k != "notifications"}]
+    # The same lead fields in the list as in the detail (each adds its own notifications/enrichment).
+    extras = ("notifications", "enrichment")
+    assert [{k: v for k, v in item.items() if k not in extras} for item in listed] == [
+        {k: body[k] for k in body if k not in extras}
+    ]

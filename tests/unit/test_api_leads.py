@@ -131,7 +131,8 @@ def test_non_object_json_is_400(api_client, local_aws, body):
     assert response.json_body["error"] == "validation_failed"
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", ""])
+# Forms are accepted too (tests/unit/test_forms.py); other types are not.
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", ""])
 def test_not_json_is_415(api_client, local_aws, content_type):
     response = api_client.http.post(
         "/leads", headers={"Content-Type": content_type} if content_type else {}, body=json.dumps(VALID)
@@ -218,7 +219,8 @@ def test_rate_limit_answers_429_with_retry_after(api_client, local_aws, monkeypa
     limited = post(api_client, VALID)
     assert limited.status_code == 429
     assert limited.json_body["error"] == "rate_limited"
-    assert 1 <= int(limited.headers["Retry-After"]) <= 600
+    # A sliding window over two fixed ones: the wait can reach into the next window.
+    assert 1 <= int(limited.headers["Retry-After"]) <= 600 + 600 // 2
     assert len(leads_in_table(local_aws)) == 2
 
 

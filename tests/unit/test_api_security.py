@@ -147,7 +147,7 @@ def test_bidi_override_in_name_is_rejected_but_joiners_are_names(api_client, loc
 
 
 FOREIGN_ORIGINS = [
-    "https://evil.example", "null", "http://localhost:3000.evil.example", "http://localhost:3001",
+    "https://evil.example", "null", "http://localhost:3000.evil.example", "http://localhost.:3000",
     "https://localhost:3000", "http://localhost:3000/", "http://evil.example?http://localhost:3000", "*",
 ]
 

@@ -92,7 +92,9 @@ def test_a_request_recipient_list_is_refused(local_aws):
                "data": {"order_id": "A-1"}, "idempotency_key": uuid.uuid4().hex}
     notifications.handle_batch(sqs_event(publish_request(local_aws, request)))
     assert sent_emails(local_aws) == []
-    assert dead_reasons(local_aws) == ["invalid notification message: recipient is not a valid email address"]
+    assert dead_reasons(local_aws) == [
+        "invalid notification message: recipient: must be one valid email address of at most 254 characters"
+    ]
 
 
 def test_the_stream_handler_signs_what_it_publishes(api_client, local_aws):

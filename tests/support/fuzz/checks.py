@@ -8,7 +8,6 @@ from tests.support.fuzz import oracle
 from tests.support.fuzz.harness import FuzzApi, json_body
 
 ERROR_KEYS = {"error", "message", "details"}
-ALLOWED_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")  # the local stage's list
 LEAD_FIELDS = ("name", "email", "phone", "message", "source", "metadata")
 
 
@@ -59,10 +58,19 @@ def assert_created_shape(response: Any) -> str:
 
 def assert_cors(response: Any, origin: str | None) -> None:
     allow = header(response, "Access-Control-Allow-Origin")
-    if origin in ALLOWED_ORIGINS:
+    if oracle.origin_allowed(origin):
         assert allow == origin, response.headers
     else:
         assert allow is None, (origin, response.headers)
+
+
+def assert_page_shape(response: Any) -> None:
+    """A browser's form navigation gets its refusals as pages with the pages' security headers."""
+    assert (header(response, "Content-Type") or "").startswith("text/html"), response.headers
+    assert "default-src 'none'" in (header(response, "Content-Security-Policy") or ""), response.headers
+    assert header(response, "X-Content-Type-Options") == "nosniff", response.headers
+    if response.status_code == 429:
+        assert (header(response, "Retry-After") or "").isdigit(), response.headers
 
 
 def assert_stored_as_expected(stored: dict[str, Any], expectation: oracle.Expectation) -> None:
@@ -90,7 +98,8 @@ def post_lead(
     for name, value in (("Content-Type", content_type), ("Idempotency-Key", key), ("Origin", origin)):
         if value is not None:
             headers[name] = value
-    expectation = oracle.expect(content_type, key, raw)
+    accept = next((value for name, value in headers.items() if name.lower() == "accept"), None)
+    expectation = oracle.expect(content_type, key, raw, origin, accept)
     statuses, replay_of = expected_statuses(api, expectation, key)
     leads_before = api.lead_count()
     keys_before = api.item_count("IDEMPOTENCY_TABLE")
@@ -106,6 +115,8 @@ def post_lead(
         lead_id = assert_created_shape(response)
         if replay_of is not None:
             assert lead_id == replay_of
+    elif expectation.html:
+        assert_page_shape(response)
     else:
         assert_error_shape(response)
     assert api.lead_count() == leads_before + (1 if stored_new else 0)

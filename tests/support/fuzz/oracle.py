@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MAX_BODY = 16 * 1024
+MAX_FORM_BODY = 64 * 1024
+FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The local stage allows any port of http://localhost and http://127.0.0.1, as browsers send origins.
+_LOCAL_ORIGIN = re.compile(r"http://(localhost|127\.0\.0\.1)(:[0-9]{1,5})?")
 MAX_KEY = 128
 FIELDS = ("name", "email", "phone", "message", "source", "metadata", "_gotcha")
 OPTIONAL_BLANKABLE = ("phone", "message", "metadata", "source")  # null or "" means "not given"
@@ -57,11 +61,42 @@ def free_text_bad(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\t\n\r"
 
 
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
 def is_json_media_type(content_type: str | None) -> bool:
     if content_type is None:
         return False
-    media = content_type.split(";", 1)[0].strip().lower()
+    media = media_type(content_type)
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def is_form_media_type(content_type: str | None) -> bool:
+    return content_type is not None and media_type(content_type) in FORM_MEDIA_TYPES
+
+
+def origin_allowed(origin: str | None) -> bool:
+    return origin is not None and _LOCAL_ORIGIN.fullmatch(origin) is not None
+
+
+def wants_html(content_type: str | None, accept: str | None) -> bool:
+    """A browser's form navigation: no JSON body, no JSON wanted, and a form body or HTML wanted."""
+    if is_json_media_type(content_type):
+        return False
+    wanted = []
+    for item in (accept or "").split(","):
+        media, *params = (piece.strip() for piece in item.split(";"))
+        q = [p.partition("=")[2] for p in params if p.partition("=")[0].strip().lower() == "q"]
+        try:
+            refused = bool(q) and float(q[-1]) <= 0
+        except ValueError:
+            refused = False
+        if media and not refused:
+            wanted.append(media.lower())
+    if any(is_json_media_type(media) for media in wanted):
+        return False
+    return is_form_media_type(content_type) or "text/html" in wanted
 
 
 def parse_json(raw: bytes) -> tuple[bool, Any]:
@@ -149,6 +184,7 @@ class Expectation:
     body: Any = None  # the parsed body, when it parsed
     honeypot: bool = False
     reasons: list[str] = field(default_factory=list)
+    html: bool = False  # answered as a browser's form navigation: pages, and 303 for a success
 
     @property
     def may_store(self) -> bool:
@@ -176,9 +212,26 @@ def clean_lead(body: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str], 
     return (None if problems or unsure else lead), problems, unsure
 
 
-def expect(content_type: str | None, idempotency_key: str | None, raw: bytes) -> Expectation:
+def expect(
+    content_type: str | None, idempotency_key: str | None, raw: bytes,
+    origin: str | None = None, accept: str | None = None,
+) -> Expectation:
+    html = wants_html(content_type, accept)
+    if origin is not None and not origin_allowed(origin):
+        return Expectation({403}, reasons=["origin not allowed"], html=html)
+    found = _expect_body(content_type, idempotency_key, raw)
+    found.html = html
+    return found
+
+
+def _expect_body(content_type: str | None, idempotency_key: str | None, raw: bytes) -> Expectation:
     statuses: set[int] = set()
     reasons: list[str] = []
+    if is_form_media_type(content_type):
+        # The generated bodies are JSON or noise, never a form with a name and an address:
+        # as a form they are invalid (or too large). Forms themselves: tests/unit/test_forms.py.
+        too_large = len(raw) > MAX_FORM_BODY
+        return Expectation({413} if too_large else {400}, reasons=["not a valid lead form"])
     if not is_json_media_type(content_type):
         statuses.add(415)
         reasons.append("not json")
