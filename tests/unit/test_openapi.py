@@ -61,3 +61,48 @@ def test_the_documented_kinds_are_the_kinds_senders_may_send():
 
     documented_kinds = openapi.document()["components"]["schemas"]["NotificationRequest"]["properties"]["kind"]["enum"]
     assert set(documented_kinds) == {kind for kind in schemas.kinds() if schemas.requestable(kind)}
+
+
+def operations():
+    for path, item in openapi.document()["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method.upper(), operation
+
+
+def test_the_admin_token_is_required_exactly_where_the_authorizer_guards():
+    admin = [{"adminToken": []}]
+    for path, method, operation in operations():
+        guarded = app_module.app.routes[path][method].authorizer is not None
+        assert (operation["security"] == admin) is guarded, (path, method, operation["security"])
+        if guarded:
+            assert {"401", "403"} <= set(operation["responses"]), (path, method)
+
+
+def test_the_documented_closed_sets_are_the_code_s():
+    from chalicelib.api.admin import PUBLIC_STATUSES
+    from chalicelib.core.states import DeadLetterQueue, RedriveOutcome
+
+    schemas = openapi.document()["components"]["schemas"]
+    assert schemas["DeadLetterQueueName"]["enum"] == [str(queue) for queue in DeadLetterQueue]
+    assert schemas["Status"]["enum"] == [str(status) for status in PUBLIC_STATUSES]
+    outcome = schemas["RedriveReport"]["properties"]["results"]["items"]["properties"]["outcome"]
+    assert outcome["enum"] == [str(outcome) for outcome in RedriveOutcome]
+
+
+def test_each_open_page_and_file_is_served_as_documented(api_client):
+    # The routes anyone may GET without parameters: their status, media type and required headers.
+    checked = []
+    for path, method, operation in operations():
+        if method != "GET" or operation["security"] or "{" in path:
+            continue
+        answer = api_client.http.get(path)
+        documented = operation["responses"][str(answer.status_code)]
+        headers = {name.lower(): value for name, value in answer.headers.items()}
+        # Without a Content-Type the gateway (and `chalice local`) sends application/json.
+        media = headers.get("content-type", "application/json").split(";")[0]
+        assert media in documented["content"], (path, media)
+        for name, spec in documented.get("headers", {}).items():
+            assert not spec.get("required") or name.lower() in headers, (path, name)
+        checked.append(path)
+    assert {"/admin", "/admin/app.js", "/thanks", "/embed.js", "/pages.css"} <= set(checked)
