@@ -13,7 +13,7 @@ from typing import Any
 
 from chalice.app import AuthRequest, Chalice, DynamoDBEvent, Request, Response, SNSEvent, SQSEvent
 
-from chalicelib.api import http, leads
+from chalicelib.api import http
 
 app = Chalice(app_name="leadflow")
 if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
@@ -45,11 +45,15 @@ def health() -> dict[str, str]:
 
 @app.route("/leads", methods=["POST"], content_types=["*/*"])
 def create_lead() -> Response:
+    from chalicelib.api import leads
+
     return leads.handle_post(request())
 
 
 @app.route("/leads", methods=["OPTIONS"])
 def leads_preflight() -> Response:
+    from chalicelib.api import leads
+
     return leads.handle_preflight(request())
 
 

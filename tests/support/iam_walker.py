@@ -329,11 +329,30 @@ class Walker:
                     module, local_aliases, child.func
                 ):
                     unattributed.append(f"{module.name}:{child.lineno} .{child.func.attr}(...)")
+                elif _is_super(child.func.value):
+                    edges.update(self.base_methods(module, local_aliases, class_name, child.func.attr))
                 elif child.func.attr in self.methods_by_name and not self._is_module_call(
                     module, local_aliases, child.func
                 ):
                     edges.update(self.methods_by_name[child.func.attr])
         return edges, calls, unattributed
+
+    def base_methods(
+        self, module: Module, local_aliases: dict[str, str], class_name: str | None, name: str
+    ) -> set[str]:
+        """`super().name(...)` reaches the method of the class's own bases in the project, not
+        every method of that name (an exception's `super().__init__` is Exception's)."""
+        found: set[str] = set()
+        for node in module.tree.body:
+            if not (isinstance(node, ast.ClassDef) and node.name == class_name):
+                continue
+            for base in node.bases:
+                target = self.resolve(module, local_aliases, base.id) if isinstance(base, ast.Name) else None
+                if target and ":" in target:
+                    mod, cls = target.split(":", 1)
+                    if name in self.modules[mod].classes.get(cls, []):
+                        found.add(f"{mod}:{cls}.{name}")
+        return found
 
     def _is_module_call(self, module: Module, local_aliases: dict[str, str], func: ast.Attribute) -> bool:
         return isinstance(func.value, ast.Name) and self.resolve(module, local_aliases, func.value.id) is not None
@@ -471,6 +490,10 @@ def find_handlers(app_module: Module) -> dict[str, str]:
             elif isinstance(call, ast.Attribute) and call.attr in HANDLER_DECORATORS:
                 handlers[name] = name
     return handlers
+
+
+def _is_super(node: ast.expr) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
 
 
 def walk(project_dir: Path) -> Report:

@@ -5,7 +5,7 @@
 const TOKEN_KEY = "leadflow.admin-token";
 const POLL_MS = 3000;
 const PAGE = 50;
-const STATUSES = ["queued", "sent", "delivered", "bounced", "complained", "suppressed", "failed"];
+const STATUSES = ["queued", "sent", "delivered", "bounced", "complained", "suppressed", "failed", "skipped"];
 // The API lives beside this page: "/" under `make run`, "/api/" on a deployed stage.
 const BASE = location.pathname.replace(/admin\/?$/, "");
 
