@@ -8,9 +8,6 @@ Every list goes through an index; nothing here scans a table.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -24,22 +21,19 @@ from chalicelib.core import metrics
 from chalicelib.core.clock import iso_utc
 from chalicelib.core.rules import is_valid_email, normalise_email
 from chalicelib.core.states import DeliveryStatus, LeadKind, LeadStatus
-from chalicelib.store import deliveries, idempotency, leads
+from chalicelib.store import cursors, deliveries, idempotency, leads
 from chalicelib.store.deliveries import DeliveryKey
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 # Per-lead notification look-ups of one page run side by side (boto3 clients are thread-safe).
 LOOKUP_THREADS = 8
-MAX_CURSOR_CHARS = 512
 
 # What a lead shows; the rest of the item is index bookkeeping.
 LEAD_VIEW_FIELDS = (
     "id", "created_at", "status", "source", "name", "email", "phone", "message", "metadata", "erased_at",
 )
 SOURCE = re.compile(r"^[a-z0-9_-]{1,64}$")
-_ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
-_DELIVERY_ID = re.compile(r"^[0-9A-Za-z_-]{8,128}$")
 # The statuses a list can be filtered by: what the API shows.
 PUBLIC_STATUSES = tuple(s for s in DeliveryStatus if s is not DeliveryStatus.SENDING)
 
@@ -130,7 +124,7 @@ class ListQuery:
         self.until = params.get("until") or None
         for name in ("since", "until"):
             value = getattr(self, name)
-            if value is not None and not _ISO_UTC.match(value):
+            if value is not None and not cursors.ISO_UTC.match(value):
                 problems.append(Problem(name, "a UTC time such as 2030-01-31T00:00:00.000Z"))
         if self.status and (self.email or self.since or self.until):
             problems.append(Problem("status", "combines with source only"))
@@ -142,36 +136,13 @@ def _bad_cursor() -> ApiError:
     return ApiError(400, "invalid_cursor", "the cursor is not one this API returned")
 
 
-def _encode_status_cursor(last_key: dict[str, Any]) -> str:
-    plain = {k: v.get("S", "") for k, v in last_key.items()}
-    raw = json.dumps({"u": plain["updated_at"], "d": plain["delivery_id"]}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_status_cursor(cursor: str, status: DeliveryStatus) -> dict[str, Any]:
-    if len(cursor) > MAX_CURSOR_CHARS or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
-        raise _bad_cursor()
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):
-        raise _bad_cursor() from None
-    if (
-        not isinstance(data, dict)
-        or set(data) != {"u", "d"}
-        or not isinstance(data["u"], str)
-        or not isinstance(data["d"], str)
-        or not _ISO_UTC.match(data["u"])
-        or not _DELIVERY_ID.match(data["d"])
-    ):
-        raise _bad_cursor()
-    return {"delivery_id": {"S": data["d"]}, "updated_at": {"S": data["u"]}, "status": {"S": status}}
-
-
 def _leads_with_status(query: ListQuery) -> tuple[list[dict[str, Any]], str | None]:
     """Leads with a notification in `status`, most recent change first (the by_status index)."""
     assert query.status is not None
-    start = _decode_status_cursor(query.cursor, query.status) if query.cursor else None
-    rows, last = deliveries.page_by_status(query.status, query.limit, start)
+    try:
+        rows, next_cursor = deliveries.page_by_status(query.status, query.limit, query.cursor)
+    except cursors.BadCursor:
+        raise _bad_cursor() from None
     order: list[str] = []
     for row in rows:
         lead_id = str(row.get("lead_id", ""))
@@ -181,7 +152,7 @@ def _leads_with_status(query: ListQuery) -> tuple[list[dict[str, Any]], str | No
     items = [found[lead_id] for lead_id in order if lead_id in found]
     if query.source:
         items = [item for item in items if item.get("source") == query.source]
-    return items, (_encode_status_cursor(last) if last else None)
+    return items, next_cursor
 
 
 # What a row of the list shows (the detail and the CSV read every field).
@@ -197,7 +168,7 @@ def page_of_leads(query: ListQuery, fields: tuple[str, ...] = ()) -> tuple[list[
             query.limit, query.cursor, email=query.email, source=query.source, since=query.since, until=query.until,
             fields=fields,
         )
-    except leads.BadCursor:
+    except cursors.BadCursor:
         raise _bad_cursor() from None
 
 

@@ -31,7 +31,7 @@ from chalicelib.core.reputation import SES_BOUNCE_RATE_REVIEW, SES_COMPLAINT_RAT
 from chalicelib.core.rules import has_control_chars, is_valid_email
 from chalicelib.core.settings import get_settings
 from chalicelib.core.states import DeadLetterQueue, DeliveryStatus, RedriveOutcome
-from chalicelib.store import suppression
+from chalicelib.store import cursors, suppression
 
 MAX_REASON = 500
 # The dashboard lists at most this many messages per DLQ (the count is the queue's own).
@@ -63,7 +63,7 @@ def list_suppressions(params: Mapping[str, str] | None) -> Response:
         return json_response(200, {"items": [found] if found else [], "next_cursor": None})
     try:
         items, next_cursor = suppression.list_newest(limit, params.get("cursor") or None)
-    except suppression.BadCursor:
+    except cursors.BadCursor:
         raise ApiError(400, "invalid_cursor", "the cursor is not one this API returned") from None
     return json_response(200, {"items": items, "next_cursor": next_cursor})
 

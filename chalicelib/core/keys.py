@@ -39,6 +39,7 @@ class KeyPurpose(StrEnum):
     IDEMPOTENCY = "idempotency"
     RATE_LIMIT = "rate-limit"
     CONFIRMATION_LIMIT = "confirmation-limit"
+    FORM_REPEAT = "form-repeat"
 
 
 @cache

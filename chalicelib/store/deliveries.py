@@ -220,20 +220,19 @@ def find_by_message_id(message_id: str) -> list[dict[str, Any]]:
 
 
 def list_for_lead(lead_id: str) -> list[dict[str, Any]]:
-    client = aws.dynamodb()
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "TableName": table(),
-        "IndexName": "by_lead",
-        "KeyConditionExpression": "lead_id = :l",
-        "ExpressionAttributeValues": {":l": {"S": lead_id}},
-    }
-    while True:
-        page = client.query(**kwargs)
-        items.extend(from_item(item) for item in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return _query_all("by_lead", "lead_id", lead_id)
+
+
+def _query_all(index: str, attribute: str, value: str) -> list[dict[str, Any]]:
+    """Every row of `index` whose partition key `attribute` is `value`, over all pages."""
+    pages = aws.dynamodb().get_paginator("query").paginate(
+        TableName=table(),
+        IndexName=index,
+        KeyConditionExpression="#k = :v",
+        ExpressionAttributeNames={"#k": attribute},
+        ExpressionAttributeValues={":v": {"S": value}},
+    )
+    return [from_item(item) for page in pages for item in page.get("Items", [])]
 
 
 SUMMARY_FIELDS = ("delivery_id", "lead_id", "kind", "status", "created_at")
@@ -268,20 +267,7 @@ def get_many(delivery_ids: list[str], fields: tuple[str, ...] = SUMMARY_FIELDS) 
 
 def list_for_recipient(recipient: str) -> list[dict[str, Any]]:
     """Every row addressed to `recipient` (erasure by address), through the by_recipient index."""
-    client = aws.dynamodb()
-    items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
-        "TableName": table(),
-        "IndexName": "by_recipient",
-        "KeyConditionExpression": "recipient = :r",
-        "ExpressionAttributeValues": {":r": {"S": recipient}},
-    }
-    while True:
-        page = client.query(**kwargs)
-        items.extend(from_item(item) for item in page.get("Items", []))
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return _query_all("by_recipient", "recipient", recipient)
 
 
 def count_by_status(status: DeliveryStatus, first: str, last: str) -> int:
@@ -305,10 +291,18 @@ def count_by_status(status: DeliveryStatus, first: str, last: str) -> int:
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
+_STATUS_CURSOR_CHARS = 512
+
+
+def _is_delivery_id(value: str) -> bool:
+    return 8 <= len(value) <= 128 and all(c.isascii() and (c.isalnum() or c in "_-") for c in value)
+
+
 def page_by_status(
-    status: DeliveryStatus, limit: int, start: dict[str, Any] | None = None
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """Rows holding `status`, most recently changed first, and the key to continue from."""
+    status: DeliveryStatus, limit: int, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Rows holding `status`, most recently changed first, and the cursor of the next page
+    (cursors.BadCursor for a cursor this API did not return)."""
     query: dict[str, Any] = {
         "TableName": table(),
         "IndexName": "by_status",
@@ -318,10 +312,18 @@ def page_by_status(
         "ScanIndexForward": False,
         "Limit": limit,
     }
-    if start:
-        query["ExclusiveStartKey"] = start
+    from chalicelib.store import cursors  # only the dashboard pays its import, not the worker
+
+    if cursor:
+        start = cursors.decode(cursor, {"u": cursors.ISO_UTC.match, "d": _is_delivery_id}, _STATUS_CURSOR_CHARS)
+        query["ExclusiveStartKey"] = to_item({"delivery_id": start["d"], "updated_at": start["u"], "status": status})
     page = aws.dynamodb().query(**query)
-    return [from_item(item) for item in page.get("Items", [])], page.get("LastEvaluatedKey")
+    last = page.get("LastEvaluatedKey")
+    next_cursor = None
+    if last:
+        plain = from_item(last)
+        next_cursor = cursors.encode({"u": str(plain["updated_at"]), "d": str(plain["delivery_id"])})
+    return [from_item(item) for item in page.get("Items", [])], next_cursor
 
 
 # --- Erasure -------------------------------------------------------------------

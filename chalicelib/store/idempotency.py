@@ -50,16 +50,19 @@ def find_replay(key: str | None, scope: str, fingerprint: str) -> str | None:
 
 def claim_request(key: str, scope: str, fingerprint: str, lead_id: str) -> dict[str, Any]:
     """The transaction item that records the key, unless an unexpired record holds it."""
+    return claim_item(
+        {"key": record_key(key, scope), "fingerprint": fingerprint, "lead_id": lead_id},
+        get_settings().idempotency_ttl_seconds,
+    )
+
+
+def claim_item(record: dict[str, Any], ttl_seconds: int) -> dict[str, Any]:
+    """The transaction Put of a record of this table (with `key`; store/repeats.py's too) for
+    `ttl_seconds`, unless an unexpired record holds its key."""
     now = int(now_epoch())
-    record = {
-        "key": record_key(key, scope),
-        "fingerprint": fingerprint,
-        "lead_id": lead_id,
-        "expires_at": now + get_settings().idempotency_ttl_seconds,
-    }
     return {
         "TableName": _table(),
-        "Item": to_item(record),
+        "Item": to_item({**record, "expires_at": now + ttl_seconds}),
         "ConditionExpression": "attribute_not_exists(#k) OR expires_at <= :now",
         "ExpressionAttributeNames": {"#k": "key"},
         "ExpressionAttributeValues": {":now": {"N": str(now)}},

@@ -4,9 +4,6 @@ history of an address, and the tombstone erasure leaves."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -15,7 +12,7 @@ from chalicelib.core import aws
 from chalicelib.core.clock import iso_utc
 from chalicelib.core.settings import get_settings
 from chalicelib.core.states import LeadStatus
-from chalicelib.store import idempotency
+from chalicelib.store import cursors, idempotency
 from chalicelib.store.items import from_item, to_item
 
 if TYPE_CHECKING:
@@ -27,14 +24,9 @@ MAX_CURSOR_CHARS = 256
 
 # Lead ids are uuid4().hex (new_lead_item); anything else cannot exist.
 LEAD_ID = re.compile(r"^[0-9a-f]{32}$")
-_ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 
 # What an erased lead keeps: nothing that identifies the person.
 TOMBSTONE_FIELDS = ("id", "created_at", "listing", "source")
-
-
-class BadCursor(ValueError):
-    """The cursor is not one this API returned."""
 
 
 def _table() -> str:
@@ -88,31 +80,16 @@ def get_lead(lead_id: str) -> dict[str, Any] | None:
 # --- Listing -------------------------------------------------------------------
 
 
-def encode_cursor(last_key: dict[str, Any]) -> str:
+def _encode_cursor(last_key: dict[str, Any]) -> str:
     plain = from_item(last_key)
-    raw = json.dumps({"c": plain["created_at"], "i": plain["id"]}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode({"c": str(plain["created_at"]), "i": str(plain["id"])})
 
 
-def decode_cursor(cursor: str, partition: tuple[str, str] = ("listing", LISTING_PARTITION)) -> dict[str, Any]:
-    """The ExclusiveStartKey an opaque cursor stands for; BadCursor if it is not ours.
+def _decode_cursor(cursor: str, partition: tuple[str, str]) -> dict[str, Any]:
+    """The ExclusiveStartKey an opaque cursor stands for; cursors.BadCursor if it is not ours.
     `partition`: the index's partition key and value (the listing, an address, a source),
     which the request names again, so the cursor never carries an address."""
-    if len(cursor) > MAX_CURSOR_CHARS or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
-        raise BadCursor(cursor)
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):
-        raise BadCursor(cursor) from None
-    if (
-        not isinstance(data, dict)
-        or set(data) != {"c", "i"}
-        or not isinstance(data["c"], str)
-        or not isinstance(data["i"], str)
-        or not _ISO_UTC.match(data["c"])
-        or not LEAD_ID.match(data["i"])
-    ):
-        raise BadCursor(cursor)
+    data = cursors.decode(cursor, {"c": cursors.ISO_UTC.match, "i": LEAD_ID.match}, MAX_CURSOR_CHARS)
     name, value = partition
     return to_item({"id": data["i"], "created_at": data["c"], name: value})
 
@@ -173,10 +150,10 @@ def list_newest(
     if names:
         query["ExpressionAttributeNames"] = names
     if cursor:
-        query["ExclusiveStartKey"] = decode_cursor(cursor, partition)
+        query["ExclusiveStartKey"] = _decode_cursor(cursor, partition)
     page = aws.dynamodb().query(**query)
     last = page.get("LastEvaluatedKey")
-    return [from_item(item) for item in page.get("Items", [])], (encode_cursor(last) if last else None)
+    return [from_item(item) for item in page.get("Items", [])], (_encode_cursor(last) if last else None)
 
 
 def all_by_email(email: str) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@ FORM_REPEAT_SECONDS (60 s) is the same lead, without JavaScript or a key.
 
 A browser resubmits a form when the button is clicked twice or the page is
 reloaded; it sends no Idempotency-Key. Each stored form lead leaves a record
-keyed by a digest of the client and the body's fingerprint, written in the
+keyed by a keyed digest of the client and the body's fingerprint, written in the
 lead's own transaction (store/leads.py); a repeat finds it and gets the first
 lead's answer, and nothing new is stored or sent.
 
@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.core import aws
+from chalicelib.core import aws, keys
 from chalicelib.core.clock import now_epoch
-from chalicelib.core.digest import digest
 from chalicelib.core.settings import get_settings
-from chalicelib.store.items import from_item, to_item
+from chalicelib.store import idempotency
+from chalicelib.store.items import from_item
 
 NAMESPACE = "repeat#"
 
@@ -38,7 +38,8 @@ class RepeatGuard:
     __slots__ = ("key",)
 
     def __init__(self, client_id: str, fingerprint: str) -> None:
-        self.key = NAMESPACE + digest(f"{client_id}\n{fingerprint}")
+        # Keyed (core/keys.py): the table holds no digest of an IP address anyone could recompute.
+        self.key = NAMESPACE + keys.keyed_digest(keys.KeyPurpose.FORM_REPEAT, f"{client_id}\n{fingerprint}")
 
     def replay(self) -> str | None:
         """The lead id of the same submission within the window, if there was one."""
@@ -54,12 +55,4 @@ class RepeatGuard:
 
     def claim(self, lead_id: str) -> dict[str, Any]:
         """The transaction item that records this submission, unless an unexpired twin holds it."""
-        now = int(now_epoch())
-        record = {"key": self.key, "lead_id": lead_id, "expires_at": now + get_settings().form_repeat_seconds}
-        return {
-            "TableName": _table(),
-            "Item": to_item(record),
-            "ConditionExpression": "attribute_not_exists(#k) OR expires_at <= :now",
-            "ExpressionAttributeNames": {"#k": "key"},
-            "ExpressionAttributeValues": {":now": {"N": str(now)}},
-        }
+        return idempotency.claim_item({"key": self.key, "lead_id": lead_id}, get_settings().form_repeat_seconds)

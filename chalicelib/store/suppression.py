@@ -7,26 +7,18 @@ DELETE /suppressions/{address}).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import json
-import re
 from typing import Any
 
 from chalicelib.core import aws
 from chalicelib.core.clock import iso_utc
 from chalicelib.core.settings import get_settings
+from chalicelib.store import cursors
 from chalicelib.store.items import from_item, to_item
 
 # Constant partition of the by_since index.
 LISTING_PARTITION = "suppressed"
 MAX_CURSOR_CHARS = 1024
-_ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
-
-
-class BadCursor(ValueError):
-    """The cursor is not one this API returned."""
 
 
 def _table() -> str:
@@ -78,26 +70,11 @@ def get(address: str) -> dict[str, str] | None:
 
 def _encode_cursor(last_key: dict[str, Any]) -> str:
     plain = from_item(last_key)
-    raw = json.dumps({"a": plain["address"], "s": plain["since"]}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursors.encode({"a": str(plain["address"]), "s": str(plain["since"])})
 
 
 def _decode_cursor(cursor: str) -> dict[str, Any]:
-    if len(cursor) > MAX_CURSOR_CHARS or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
-        raise BadCursor(cursor)
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError):
-        raise BadCursor(cursor) from None
-    if (
-        not isinstance(data, dict)
-        or set(data) != {"a", "s"}
-        or not isinstance(data["a"], str)
-        or not isinstance(data["s"], str)
-        or not _ISO_UTC.match(data["s"])
-        or not 0 < len(data["a"]) <= 320
-    ):
-        raise BadCursor(cursor)
+    data = cursors.decode(cursor, {"a": lambda a: 0 < len(a) <= 320, "s": cursors.ISO_UTC.match}, MAX_CURSOR_CHARS)
     return to_item({"address": data["a"], "since": data["s"], "listing": LISTING_PARTITION})
 
 
