@@ -122,18 +122,23 @@ class CallbackReceiver:
 def post_notification(api_url: str, key: str, index: int, run: str, callback_url: str) -> str:
     body = {"kind": "order_confirmation", "recipient": f"soak.{run}.order{index}@example.com",
             "reference": f"order-{index}", "data": {"order_id": f"S-{index}"}, "callback_url": callback_url}
+    headers = {"Authorization": f"Bearer {key}", "Idempotency-Key": f"{run}-order-{index}"}
+    return post_with_retries(api_url + "/notifications", body, headers, f"notification {index}")
+
+
+def post_with_retries(url: str, body: dict[str, Any], headers: dict[str, str], what: str) -> str:
+    """POST a JSON body and return the answer's id, retried on a connection error (safe: the
+    headers carry an Idempotency-Key)."""
     request = urllib.request.Request(
-        api_url + "/notifications", data=json.dumps(body).encode(), method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}",
-                 "Idempotency-Key": f"{run}-order-{index}"},
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json", **headers}
     )
     for attempt in range(5):
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return str(json.load(response)["id"])
         except OSError:
-            time.sleep(0.2 * (attempt + 1))  # the retry is safe: same Idempotency-Key
-    raise RuntimeError(f"notification {index} could not be posted")
+            time.sleep(0.2 * (attempt + 1))
+    raise RuntimeError(f"{what} could not be posted")
 
 
 def notification_state(api_url: str, key: str, notification_id: str) -> dict[str, Any]:
@@ -233,19 +238,7 @@ def post_lead(api_url: str, index: int, run: str) -> str:
         "phone": SOAK_PHONE,
         "source": "soak",
     }
-    request = urllib.request.Request(
-        api_url + "/leads",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "Idempotency-Key": f"{run}-{index}"},
-        method="POST",
-    )
-    for attempt in range(5):
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return str(json.load(response)["id"])
-        except OSError:
-            time.sleep(0.2 * (attempt + 1))  # the retry is safe: same Idempotency-Key
-    raise RuntimeError(f"lead {index} could not be posted")
+    return post_with_retries(api_url + "/leads", body, {"Idempotency-Key": f"{run}-{index}"}, f"lead {index}")
 
 
 def personal_data_lines(log_text: str) -> list[str]:
