@@ -24,7 +24,8 @@ from infra.project import PROJECT_ROOT
 DEFAULT_ADMIN_TOKEN = "local-admin-token"
 DEFAULT_MAIL_PORT = 8025
 # Where `make run` says which ports it took, so `make dlq` finds a stack started on other ports.
-RUN_FILE = PROJECT_ROOT / "var" / "run" / "local-stack.json"
+# LEADFLOW_RUN_FILE moves it (the tests do, so their stacks never overwrite a developer's).
+RUN_FILE = Path(os.environ.get("LEADFLOW_RUN_FILE") or PROJECT_ROOT / "var" / "run" / "local-stack.json")
 
 # The local stage's documented sender (POST /notifications): its API key and signing secret.
 DEFAULT_SENDER_KEY = "local-sender-key"

@@ -16,6 +16,19 @@ from tests.support.logs import ListHandler
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_run_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every `python -m devstack` a test starts writes its run file here, not in the repo's var/
+    where a developer's own `make run` (or another test worker's stack) keeps its."""
+    previous = os.environ.get("LEADFLOW_RUN_FILE")
+    os.environ["LEADFLOW_RUN_FILE"] = str(tmp_path_factory.mktemp("run") / "local-stack.json")
+    yield
+    if previous is None:
+        os.environ.pop("LEADFLOW_RUN_FILE", None)
+    else:
+        os.environ["LEADFLOW_RUN_FILE"] = previous
+
+
 @pytest.fixture
 def local_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[str, str]]:
     """In-process moto with every resource of infra/resources.py created."""
