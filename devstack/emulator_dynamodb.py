@@ -178,12 +178,34 @@ def atomic(write: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+# Distinct update expressions the parse cache keeps (the app has a few dozen).
+PARSED_EXPRESSIONS = 512
+
+
+def parse_once(make: Callable[[str], Any]) -> Callable[[str], Any]:
+    """moto's UpdateExpressionParser.make (moto/dynamodb/parsing/expressions.py), remembered per
+    expression text: moto parses every UpdateExpression twice per request (responses.py to list
+    the names and values it uses, models/__init__.py update_item to run it), and the app sends
+    the same few expressions over and over. Sharing the tree is safe: the request handler only
+    reads it (find_clauses) and UpdateExpressionValidator deep-copies it before changing anything.
+    A text that fails to parse raises each time (exceptions are not cached)."""
+    return functools.lru_cache(maxsize=PARSED_EXPRESSIONS)(make)
+
+
 def install() -> None:
+    from moto.dynamodb import responses as responses_module
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models import table as table_module
     from moto.dynamodb.models.dynamo_type import Item
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    from moto.dynamodb import models as models_module
+
+    # Both modules call it through the class they imported: the class attribute covers both.
+    parser: Any = responses_module.UpdateExpressionParser  # type: ignore[attr-defined]
+    assert models_module.UpdateExpressionParser is parser  # type: ignore[attr-defined]
+    if not hasattr(parser.make, "cache_info"):
+        parser.make = staticmethod(parse_once(parser.make))
     table_module.copy = _QueryCopy(copy)  # type: ignore[attr-defined,assignment]
     table_module.Table.sorted_items = sorted_items  # type: ignore[method-assign]
     table_module.Table.query = shallow_results(table_module.Table.query)  # type: ignore[method-assign]
