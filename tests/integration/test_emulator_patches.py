@@ -22,6 +22,8 @@ INSTALLED = textwrap.dedent(
     from moto.sqs import models as sqs_models
     assert hasattr(responses.UpdateExpressionParser.make, "cache_info")
     assert dynamodb_models.UpdateExpressionParser.make is responses.UpdateExpressionParser.make
+    from moto.dynamodb.parsing import validators
+    assert validators.deepcopy is emulator_dynamodb.clone_tree
     backend = sqs_models.SQSBackend
     assert backend.is_message_valid_based_on_retention_period is emulator_sqs.retained
     assert sqs_models.unix_time.__wrapped__.__module__ == "moto.core.utils"

@@ -106,3 +106,70 @@ def test_a_mail_s_headers_are_parsed_once_for_all_its_events():
         ses_outbox._common_headers(SimpleNamespace(raw=raw, message_id="m-2"))
     after = ses_outbox._parsed_common_headers.cache_info()
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 2)
+
+
+def tree_shape(node, parent=None) -> list:
+    """A node tree as nested lists (type, leaves, children), checking every parent link on the way."""
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    assert node.parent is parent
+    return [type(node).__name__, {k: v for k, v in vars(node).items() if k not in ("children", "parent")},
+            [tree_shape(c, node) if isinstance(c, Node) else c for c in node.children or []]]
+
+
+def test_the_expression_tree_copy_is_deepcopy_s_tree_and_shares_nothing():
+    import copy
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from devstack.emulator_dynamodb import clone_tree
+
+    text = "SET #a = :a, b.c[2] = list_append(if_not_exists(d, :e), :f) REMOVE g[1] ADD h :one DELETE s :set"
+    tree = UpdateExpressionParser.make(text)
+    clone = clone_tree(tree)
+    assert tree_shape(clone) == tree_shape(copy.deepcopy(tree)) == tree_shape(tree)
+
+    def nodes(node):
+        yield node
+        for child in node.children or []:
+            if hasattr(child, "children"):
+                yield from nodes(child)
+
+    originals = {id(n) for n in nodes(tree)}
+    assert not originals & {id(n) for n in nodes(clone)}
+    lists = [{id(n.children) for n in nodes(root) if n.children is not None} for root in (tree, clone)]
+    assert not lists[0] & lists[1]
+    assert clone_tree({"x": [1]}) == {"x": [1]}  # anything else: copy.deepcopy
+
+
+def test_an_update_validated_from_the_copy_changes_the_item_as_moto_s_deepcopy_does():
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.executors import UpdateExpressionExecutor
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from devstack.emulator_dynamodb import clone_tree
+
+    text = "SET #n = :n, hits = if_not_exists(hits, :zero) + :one, tags = list_append(tags, :t) REMOVE gone"
+    names = {"#n": "name"}
+    values = {":n": {"S": "Ada"}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":t": {"L": [{"S": "b"}]}}
+    table = SimpleNamespace(table_key_attrs=["id"], attr=[{"AttributeName": "id", "AttributeType": "S"}],
+                            attribute_keys=["id"])
+    results = []
+    for copier in (copy.deepcopy, clone_tree):
+        item = Item(DynamoType({"S": "k"}), None, {"id": {"S": "k"}, "tags": {"L": [{"S": "a"}]}, "gone": {"S": "x"}})
+        original = validators.deepcopy
+        validators.deepcopy = copier
+        try:
+            validated = validators.UpdateExpressionValidator(
+                UpdateExpressionParser.make(text), expression_attribute_names=names,
+                expression_attribute_values=values, item=item, table=table).validate()
+        finally:
+            validators.deepcopy = original
+        validated.normalize()
+        UpdateExpressionExecutor(validated, item, names).execute()
+        results.append(item.to_json())
+    assert results[0] == results[1]
+    assert results[1]["Attributes"]["hits"] == {"N": "1"} and "gone" not in results[1]["Attributes"]
