@@ -11,9 +11,23 @@ from typing import Any
 import pytest
 
 from tests.support.aws import Emulator, apply_env, emulator_process, provisioned, provisioned_moto, reset_app_caches
+from tests.support.browser import BROWSER_SKIPPED, BROWSER_SKIPPED_OUTPUT
 from tests.support.logs import ListHandler
 
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    reason = getattr(node, "workeroutput", {}).get(BROWSER_SKIPPED_OUTPUT)
+    if reason:
+        node.config.stash[BROWSER_SKIPPED] = reason
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    reason = config.stash.get(BROWSER_SKIPPED, None)
+    if reason is not None:
+        terminalreporter.write_line(f"BROWSER TESTS SKIPPED: {reason}", yellow=True, bold=True)
 
 
 # Tiers whose files take longest, run first: on several workers (make test) the last file to
