@@ -220,6 +220,30 @@ def clone_tree(value: Any) -> Any:
     return copy.deepcopy(value)
 
 
+def _processing(self: Any) -> tuple[tuple[tuple[type, Callable[[Any], Any]], ...], tuple[type, ...]]:
+    found: Any = self.__dict__.get("_devstack_processing")
+    if found is None:
+        pairs = tuple(self._processing_map().items())
+        found = self.__dict__["_devstack_processing"] = (pairs, tuple(cls for cls, _ in pairs))
+    return found  # type: ignore[no-any-return]
+
+
+def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+    """DepthFirstTraverser.nodes_to_be_processed (moto/dynamodb/parsing/ast_nodes.py), which its
+    docstring calls cached but which builds the processor's map again for every node it
+    visits, twice (here and in process): built once per processor instead. Every validator
+    pass over every update expression goes through these two."""
+    return _processing(self)[1]
+
+
+def process(self: Any, node: Any) -> Any:
+    """DepthFirstTraverser.process, from the map built once (see nodes_to_be_processed)."""
+    for class_key, processor in _processing(self)[0]:
+        if isinstance(node, class_key):
+            return processor(node)
+    return None
+
+
 def install() -> None:
     from moto.dynamodb import responses as responses_module
     from moto.dynamodb.models import DynamoDBBackend
@@ -237,6 +261,9 @@ def install() -> None:
     from moto.dynamodb.parsing import validators
 
     setattr(validators, "deepcopy", clone_tree)  # noqa: B010 - the module's `from copy import deepcopy`
+    traverser: Any = validators.DepthFirstTraverser  # type: ignore[attr-defined]
+    traverser.nodes_to_be_processed = nodes_to_be_processed
+    traverser.process = process
     table_module.copy = _QueryCopy(copy)  # type: ignore[attr-defined,assignment]
     table_module.Table.sorted_items = sorted_items  # type: ignore[method-assign]
     table_module.Table.query = shallow_results(table_module.Table.query)  # type: ignore[method-assign]

@@ -24,6 +24,8 @@ INSTALLED = textwrap.dedent(
     assert dynamodb_models.UpdateExpressionParser.make is responses.UpdateExpressionParser.make
     from moto.dynamodb.parsing import validators
     assert validators.deepcopy is emulator_dynamodb.clone_tree
+    assert validators.DepthFirstTraverser.process is emulator_dynamodb.process
+    assert validators.DepthFirstTraverser.nodes_to_be_processed is emulator_dynamodb.nodes_to_be_processed
     backend = sqs_models.SQSBackend
     assert backend.is_message_valid_based_on_retention_period is emulator_sqs.retained
     assert sqs_models.unix_time.__wrapped__.__module__ == "moto.core.utils"

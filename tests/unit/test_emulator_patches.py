@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import time
 import uuid
 from types import SimpleNamespace
@@ -173,3 +174,40 @@ def test_an_update_validated_from_the_copy_changes_the_item_as_moto_s_deepcopy_d
         results.append(item.to_json())
     assert results[0] == results[1]
     assert results[1]["Attributes"]["hits"] == {"N": "1"} and "gone" not in results[1]["Attributes"]
+
+
+def spy(calls: list, name: str, node):
+    calls.append((name, node))
+    return node
+
+
+def test_each_validator_pass_processes_the_nodes_moto_s_would_with_the_same_function():
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing import ast_nodes, validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from devstack import emulator_dynamodb
+
+    item = Item(DynamoType({"S": "k"}), None, {"id": {"S": "k"}, "n": {"N": "1"}})
+    table = SimpleNamespace(table_key_attrs=["id"], attr=[{"AttributeName": "id", "AttributeType": "S"}],
+                            attribute_keys=["id"])
+    validator = validators.UpdateExpressionValidator(
+        UpdateExpressionParser.make("SET n = n + :one, #m = :m REMOVE gone"), expression_attribute_names={"#m": "m"},
+        expression_attribute_values={":one": {"N": "1"}, ":m": {"S": "x"}}, item=item, table=table)
+    assert len(validator.processors) >= 8
+    original = ast_nodes.DepthFirstTraverser
+    for processor in validator.processors:
+        assert emulator_dynamodb.nodes_to_be_processed(processor) == original.nodes_to_be_processed(processor)
+        assert emulator_dynamodb.nodes_to_be_processed(processor) is emulator_dynamodb.nodes_to_be_processed(processor)
+        calls: list = []
+        names = [function.__name__ for function in processor._processing_map().values()]
+        for name in names:  # spies in place of the processing functions: who gets which node
+            setattr(processor, name, functools.partial(spy, calls, name))
+        processor.__dict__.pop("_devstack_processing", None)
+        for kind in processor._processing_map():
+            node = object.__new__(kind)
+            assert emulator_dynamodb.process(processor, node) is original.process(processor, node) is node
+            assert calls[-2] == calls[-1] and calls[-1][1] is node
+        for name in names:
+            delattr(processor, name)
+    assert emulator_dynamodb.process(validator.processors[0], object()) is None
