@@ -56,6 +56,12 @@ def routes(endpoint: str) -> dict[str, str]:
     return dict(found)
 
 
+def forget(endpoint: str) -> None:
+    """Drop what `endpoint` answered: its emulator stopped, and a new one may take the port."""
+    with _known_lock:
+        _known.pop(endpoint, None)
+
+
 def service_endpoint(service: str, endpoint: str) -> str:
     """The endpoint that serves `service` in the emulator whose main address is `endpoint`."""
     return routes(endpoint).get(service, endpoint)

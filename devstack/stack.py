@@ -355,6 +355,7 @@ class LocalStack:
         self._stop_all(self.processes[self.emulator_count:])
         self._stop_all(self.processes[:self.emulator_count])
         self.processes.clear()
+        endpoints.forget(self.config.aws_endpoint)
         if self.lifeline is not None:
             self.lifeline.close()
             self.lifeline = None

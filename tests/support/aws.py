@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from devstack.endpoints import SERVICE_ENV_VARS, endpoint_env
+from devstack.endpoints import SERVICE_ENV_VARS, endpoint_env, forget
 from devstack.lifeline import Lifeline
 from devstack.provision import local_client, stage_environment
 from devstack.stack import free_port, local_sender_keys, wait_for_http
@@ -111,6 +111,7 @@ def emulator_process(outbox: Path, **env_overrides: str) -> Iterator[Emulator]:
         process.terminate()
         process.wait(timeout=10)
         lifeline.close()
+        forget(endpoint)
 
 
 def provisioned(emulator: Emulator, stage: str = "local") -> Emulator:

@@ -211,3 +211,4 @@ def test_each_validator_pass_processes_the_nodes_moto_s_would_with_the_same_func
         for name in names:
             delattr(processor, name)
     assert emulator_dynamodb.process(validator.processors[0], object()) is None
+
