@@ -21,8 +21,11 @@ run: $(STAMP)
 emulator: $(STAMP)
 	$(PY) -m devstack --no-api $(ARGS)
 
+# On every core (pytest-xdist); a test file's tests stay on one worker, so a module's shared
+# stack starts once. TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # ruff, then mypy (strict) over app.py, chalicelib/ and the dev tooling.
 lint: $(STAMP)

@@ -21,6 +21,8 @@ environment:
   LEADFLOW_API_PORT     the API's port (8000)
   LEADFLOW_MAIL_PORT    the mail viewer's port (8025)
   LEADFLOW_AWS_PORT     the AWS emulator's port (4566)
+  LEADFLOW_DYNAMODB_PORT  the emulator's DynamoDB and Streams process (4567 beside 4566, else a free port)
+  LEADFLOW_EMULATOR_SPLIT=0  the emulator as one process (DynamoDB on LEADFLOW_AWS_PORT too)
   LEADFLOW_OUTBOX       where every email SES accepts is filed (var/outbox)
   LEADFLOW_ADMIN_TOKEN  the admin bearer token (local-admin-token)
   LEADFLOW_SENDER_KEY   the local sender's API key for POST /notifications (local-sender-key)
@@ -93,7 +95,11 @@ def banner(stack: LocalStack, earlier_emails: int) -> str:
         lines.append(line("admin token", config.admin_token))
     lines.append(line("sender key", config.sender_key,
                       f"POST /notifications; callbacks signed with {config.sender_secret}"))
-    lines.append(line("AWS emulator", config.aws_endpoint, "moto server"))
+    if config.split_emulator:
+        lines.append(line("AWS emulator", config.aws_endpoint,
+                          f"moto server; DynamoDB and its streams at {config.dynamodb_endpoint}"))
+    else:
+        lines.append(line("AWS emulator", config.aws_endpoint, "moto server"))
     if config.captcha:
         lines.append(line("CAPTCHA", stack.captcha_verify_url, f"fake {config.captcha} verifier: token 'pass' passes"))
     earlier = f"{earlier_emails} email(s) from earlier runs" if earlier_emails else ""

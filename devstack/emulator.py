@@ -7,11 +7,15 @@ app reaches it over HTTP exactly as it reaches AWS.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import threading
 import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from devstack import console, lifeline
+from devstack import console, endpoints, lifeline
 
 
 def cache_backend_lookup() -> None:
@@ -49,7 +53,29 @@ def install_hooks() -> None:
 SERVER_THREADS = 64
 
 
-def serve(host: str, port: int) -> None:
+def with_routes(app: Callable[..., Iterable[bytes]], routes: dict[str, str]) -> Callable[..., Iterable[bytes]]:
+    """`app`, answering devstack.endpoints.ROUTES_PATH itself: which services live in another process."""
+    body = json.dumps(routes).encode()
+
+    def routed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == endpoints.ROUTES_PATH:
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return app(environ, start_response)
+
+    return routed
+
+
+def own_recording(name: str) -> None:
+    """Each process of a split emulator records to its own file (moto appends one line per
+    request; two processes appending to one file could interleave): the main one to
+    MOTO_RECORDER_FILEPATH as given, the others beside it. Read before moto is imported."""
+    path = os.environ.get("MOTO_RECORDER_FILEPATH")
+    if path and name:
+        os.environ["MOTO_RECORDER_FILEPATH"] = f"{path}.{name}"
+
+
+def serve(host: str, port: int, routes: dict[str, str] | None = None) -> None:
     """moto's WSGI app on waitress rather than moto's own werkzeug server:
     werkzeug's development server closes the connection after every response,
     so every AWS call paid a TCP connect and a new thread. Waitress keeps
@@ -65,9 +91,8 @@ def serve(host: str, port: int) -> None:
     emulator_dynamodb.install()
     emulator_sqs.install()
     install_hooks()
-    server = create_server(
-        DomainDispatcherApplication(create_backend_app), host=host, port=port, threads=SERVER_THREADS, ident="moto"
-    )
+    app = with_routes(DomainDispatcherApplication(create_backend_app), routes or {})
+    server = create_server(app, host=host, port=port, threads=SERVER_THREADS, ident="moto")
     # Served from a daemon thread: on a signal the process ends at once,
     # long polls in flight included, as a stopped emulator should.
     stop = lifeline.StopSignal()
@@ -80,9 +105,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="leadflow local AWS emulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--name", default="", help="this process's part of a split emulator (\"\": the main one)")
+    parser.add_argument("--route", action="append", default=[], metavar="SERVICE=URL",
+                        help="a service another emulator process serves (told to tools that ask)")
     args = parser.parse_args()
+    own_recording(args.name)
+    routes = dict(item.split("=", 1) for item in args.route)
     lifeline.watch_parent()
-    serve(args.host, args.port)
+    serve(args.host, args.port, routes)
 
 
 if __name__ == "__main__":

@@ -178,12 +178,92 @@ def atomic(write: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+# Distinct update expressions the parse cache keeps (the app has a few dozen).
+PARSED_EXPRESSIONS = 512
+
+
+def parse_once(make: Callable[[str], Any]) -> Callable[[str], Any]:
+    """moto's UpdateExpressionParser.make (moto/dynamodb/parsing/expressions.py), remembered per
+    expression text: moto parses every UpdateExpression twice per request (responses.py to list
+    the names and values it uses, models/__init__.py update_item to run it), and the app sends
+    the same few expressions over and over. Sharing the tree is safe: the request handler only
+    reads it (find_clauses) and UpdateExpressionValidator deep-copies it before changing anything.
+    A text that fails to parse raises each time (exceptions are not cached)."""
+    return functools.lru_cache(maxsize=PARSED_EXPRESSIONS)(make)
+
+
+_IMMUTABLE = (str, int, float, bool, type(None), Decimal)
+
+
+def clone_tree(value: Any) -> Any:
+    """copy.deepcopy for the expression trees moto's UpdateExpressionValidator copies before it
+    resolves them (moto/dynamodb/parsing/validators.py, Validator.__init__): the same tree of
+    new nodes, parent links pointing into the copy, at a fraction of deepcopy's cost (its memo
+    and reduce protocol were a seventh of the DynamoDB process's time in a burst). Anything
+    that is not a node, a list or an immutable value is handed to copy.deepcopy."""
+    from moto.dynamodb.parsing.ast_nodes import Node  # type: ignore[attr-defined]
+
+    def copied(item: Any, parent: Any) -> Any:
+        if isinstance(item, _IMMUTABLE):
+            return item
+        if isinstance(item, list):
+            return [copied(element, parent) for element in item]
+        if not isinstance(item, Node):
+            return copy.deepcopy(item)
+        node = object.__new__(type(item))
+        for name, attribute in item.__dict__.items():
+            node.__dict__[name] = parent if name == "parent" else copied(attribute, node)
+        return node
+
+    if isinstance(value, Node):
+        return copied(value, value.__dict__.get("parent"))
+    return copy.deepcopy(value)
+
+
+def _processing(self: Any) -> tuple[tuple[tuple[type, Callable[[Any], Any]], ...], tuple[type, ...]]:
+    found: Any = self.__dict__.get("_devstack_processing")
+    if found is None:
+        pairs = tuple(self._processing_map().items())
+        found = self.__dict__["_devstack_processing"] = (pairs, tuple(cls for cls, _ in pairs))
+    return found  # type: ignore[no-any-return]
+
+
+def nodes_to_be_processed(self: Any) -> tuple[type, ...]:
+    """DepthFirstTraverser.nodes_to_be_processed (moto/dynamodb/parsing/ast_nodes.py), which its
+    docstring calls cached but which builds the processor's map again for every node it
+    visits, twice (here and in process): built once per processor instead. Every validator
+    pass over every update expression goes through these two."""
+    return _processing(self)[1]
+
+
+def process(self: Any, node: Any) -> Any:
+    """DepthFirstTraverser.process, from the map built once (see nodes_to_be_processed)."""
+    for class_key, processor in _processing(self)[0]:
+        if isinstance(node, class_key):
+            return processor(node)
+    return None
+
+
 def install() -> None:
+    from moto.dynamodb import responses as responses_module
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models import table as table_module
     from moto.dynamodb.models.dynamo_type import Item
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    from moto.dynamodb import models as models_module
+
+    # Both modules call it through the class they imported: the class attribute covers both.
+    parser: Any = responses_module.UpdateExpressionParser  # type: ignore[attr-defined]
+    assert models_module.UpdateExpressionParser is parser  # type: ignore[attr-defined]
+    if not hasattr(parser.make, "cache_info"):
+        parser.make = staticmethod(parse_once(parser.make))
+    from moto.dynamodb.parsing import validators
+
+    setattr(validators, "deepcopy", clone_tree)  # noqa: B010 - the module's `from copy import deepcopy`
+    traverser: Any = validators.DepthFirstTraverser  # type: ignore[attr-defined]
+    traverser.nodes_to_be_processed = nodes_to_be_processed
+    traverser.process = process
     table_module.copy = _QueryCopy(copy)  # type: ignore[attr-defined,assignment]
     table_module.Table.sorted_items = sorted_items  # type: ignore[method-assign]
     table_module.Table.query = shallow_results(table_module.Table.query)  # type: ignore[method-assign]

@@ -8,12 +8,15 @@ destination) are then applied from the same template with direct calls.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
 
+from devstack import endpoints
 from infra import project, resources
 from infra.project import PROJECT_ROOT, stack_name
 
@@ -22,10 +25,17 @@ LOCAL_REGION = "us-east-1"
 
 
 def local_client(service: str, endpoint: str) -> Any:
+    """A client for `service` of the emulator whose main address is `endpoint` (devstack.endpoints
+    says which of its processes serves it); "" for in-process moto."""
+    return client_at(service, endpoints.service_endpoint(service, endpoint))
+
+
+def client_at(service: str, url: str) -> Any:
+    """A client for `service` at exactly `url` (one emulator process)."""
     factory: Any = boto3.client  # the service is chosen at run time
     return factory(
         service,
-        endpoint_url=endpoint or None,
+        endpoint_url=url or None,
         region_name=LOCAL_REGION,
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -173,10 +183,40 @@ def stage_environment(stage: str) -> dict[str, str]:
     return project.stage_environment(PROJECT_ROOT, stage)
 
 
+TABLE_TYPE = "AWS::DynamoDB::Table"
+
+
+def tables_only(template: dict[str, Any]) -> dict[str, Any]:
+    """The template's tables alone (they reference nothing else), for the DynamoDB process."""
+    kept = {name: r for name, r in template["Resources"].items() if r["Type"] == TABLE_TYPE}
+    return {**{k: v for k, v in template.items() if k not in ("Resources", "Outputs")}, "Resources": kept}
+
+
+def deploy_split(endpoint: str, stage: str, template: dict[str, Any]) -> None:
+    """Deploy the template into every process of the emulator: the whole of it into the main
+    one, its tables into the DynamoDB one. moto's CloudFormation creates resources in the
+    process it runs in, so the main one's copies of the tables are deleted again: a DynamoDB
+    call that reached the wrong process then fails loudly instead of finding an empty table."""
+    dynamodb_url = endpoints.service_endpoint("dynamodb", endpoint)
+    if dynamodb_url == endpoint:
+        deploy_stack(client_at("cloudformation", endpoint), stage, template)
+        return
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two processes: both cores
+        main = pool.submit(deploy_stack, client_at("cloudformation", endpoint), stage, template)
+        tables = pool.submit(deploy_stack, client_at("cloudformation", dynamodb_url), stage, tables_only(template))
+        main.result()
+        tables.result()
+    strays = client_at("dynamodb", endpoint)
+    resolver = Resolver(stage, template)
+    for logical in tables_only(template)["Resources"]:
+        with contextlib.suppress(strays.exceptions.ResourceNotFoundException):
+            strays.delete_table(TableName=resolver.physical(logical))
+
+
 def provision(endpoint: str, stage: str = "local") -> dict[str, str]:
     """Create every resource; return the values only known after creation."""
     template = resources.template()
-    deploy_stack(local_client("cloudformation", endpoint), stage, template)
+    deploy_split(endpoint, stage, template)
     apply_gaps(endpoint, Resolver(stage, template))
     env = stage_environment(stage)
     verify_senders(endpoint, [env.get("TEAM_SENDER", ""), env.get("CUSTOMER_SENDER", "")])

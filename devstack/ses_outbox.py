@@ -37,7 +37,9 @@ import base64
 import dataclasses
 import datetime as dt
 import email
+import email.parser
 import email.policy
+import functools
 import heapq
 import itertools
 import json
@@ -169,9 +171,17 @@ def _header_values(decoded: Any, raw: Any, name: str) -> list[str]:
         return [str(v) for v in raw.get_all(name, [])]
 
 
-def _common_headers(mail: SentMail) -> dict[str, Any]:
-    decoded = email.message_from_bytes(mail.raw, policy=email.policy.default)
-    raw = email.message_from_bytes(mail.raw)
+# Mails whose headers are remembered (a mail's events are built within moments of its send).
+PARSED_MAILS = 256
+
+
+@functools.lru_cache(maxsize=PARSED_MAILS)
+def _parsed_common_headers(raw_bytes: bytes) -> str:
+    """The commonHeaders of a raw message (without messageId), as JSON text so every caller gets
+    its own copy. Every event of a mail (Send, Delivery, ...) carries them: parsed once per mail,
+    headers only (the body never matters here), instead of a full parse per event."""
+    decoded = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw_bytes, headersonly=True)
+    raw = email.parser.BytesParser().parsebytes(raw_bytes, headersonly=True)
     common: dict[str, Any] = {}
     for header, key in (("From", "from"), ("Reply-To", "replyTo"), ("To", "to"), ("Cc", "cc")):
         values = _header_values(decoded, raw, header)
@@ -180,9 +190,16 @@ def _common_headers(mail: SentMail) -> dict[str, Any]:
     date = _header_values(decoded, raw, "Date")
     if date:
         common["date"] = date[0]
-    common["messageId"] = mail.message_id
     subject = _header_values(decoded, raw, "Subject")
     common["subject"] = subject[0] if subject else ""
+    return json.dumps(common)
+
+
+def _common_headers(mail: SentMail) -> dict[str, Any]:
+    common: dict[str, Any] = json.loads(_parsed_common_headers(mail.raw))
+    subject = common.pop("subject")
+    common["messageId"] = mail.message_id
+    common["subject"] = subject  # the order SES's JSON has
     return common
 
 
@@ -190,9 +207,14 @@ def _split_addresses(value: str) -> list[str]:
     return [f"{name} <{address}>" if name else address for name, address in getaddresses([value]) if address]
 
 
+@functools.lru_cache(maxsize=PARSED_MAILS)
+def _parsed_raw_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
+    message = email.parser.BytesParser().parsebytes(raw, headersonly=True)
+    return tuple((name, str(value)) for name, value in message.items())
+
+
 def _raw_headers(raw: bytes) -> list[dict[str, str]]:
-    message = email.message_from_bytes(raw)
-    return [{"name": name, "value": str(value)} for name, value in message.items()]
+    return [{"name": name, "value": value} for name, value in _parsed_raw_headers(raw)]
 
 
 def mail_object(mail: SentMail, event_type: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack import console
+from devstack import console, endpoints
 from devstack.lifeline import Lifeline
 from devstack.provision import LOCAL_REGION, aws_only_resources, provision
 from infra.project import PROJECT_ROOT
@@ -24,7 +24,8 @@ from infra.project import PROJECT_ROOT
 DEFAULT_ADMIN_TOKEN = "local-admin-token"
 DEFAULT_MAIL_PORT = 8025
 # Where `make run` says which ports it took, so `make dlq` finds a stack started on other ports.
-RUN_FILE = PROJECT_ROOT / "var" / "run" / "local-stack.json"
+# LEADFLOW_RUN_FILE moves it (the tests do, so their stacks never overwrite a developer's).
+RUN_FILE = Path(os.environ.get("LEADFLOW_RUN_FILE") or PROJECT_ROOT / "var" / "run" / "local-stack.json")
 
 # The local stage's documented sender (POST /notifications): its API key and signing secret.
 DEFAULT_SENDER_KEY = "local-sender-key"
@@ -41,9 +42,19 @@ def local_sender_keys(key: str, secret: str) -> str:
     return json.dumps({hashlib.sha256(key.encode()).hexdigest(): entry})
 
 
+# `make run`'s DynamoDB process (the emulator's second one, devstack/endpoints.py).
+DEFAULT_DYNAMODB_PORT = 4567
+# Set to 0 for the emulator as one process (the benches' reference figure).
+SPLIT_ENV = "LEADFLOW_EMULATOR_SPLIT"
+
+
 @dataclass
 class StackConfig:
     aws_port: int = 4566
+    # The emulator's DynamoDB (and Streams) process; 0 picks a free port at start.
+    dynamodb_port: int = 0
+    # Two emulator processes (DynamoDB and Streams; everything else) so a burst uses both cores.
+    split_emulator: bool = True
     api_port: int = 8000
     # The mail viewer's port; 0 picks a free one at start, so stacks started from code
     # (tests, the soak, benchmarks) never collide on 8025. `make run` uses 8025.
@@ -71,8 +82,14 @@ class StackConfig:
 
     @classmethod
     def from_environment(cls) -> StackConfig:
+        aws_port = int(os.environ.get("LEADFLOW_AWS_PORT", "4566"))
+        # Beside the default 4566 the documented 4567 (.chalice/config.json's local stage names
+        # both); beside any other port a free one, so stacks side by side never collide.
+        dynamodb_default = str(DEFAULT_DYNAMODB_PORT) if aws_port == 4566 else "0"
         return cls(
-            aws_port=int(os.environ.get("LEADFLOW_AWS_PORT", "4566")),
+            aws_port=aws_port,
+            dynamodb_port=int(os.environ.get("LEADFLOW_DYNAMODB_PORT", dynamodb_default)),
+            split_emulator=os.environ.get(SPLIT_ENV, "1").strip() not in ("0", "false", "no"),
             api_port=int(os.environ.get("LEADFLOW_API_PORT", "8000")),
             mail_port=int(os.environ.get("LEADFLOW_MAIL_PORT", str(DEFAULT_MAIL_PORT))),
             outbox=Path(os.environ.get("LEADFLOW_OUTBOX", PROJECT_ROOT / "var" / "outbox")),
@@ -88,6 +105,17 @@ class StackConfig:
         return f"http://{self.host}:{self.aws_port}"
 
     @property
+    def dynamodb_endpoint(self) -> str:
+        """Where DynamoDB and its streams are served: their own process, or the one emulator."""
+        return f"http://{self.host}:{self.dynamodb_port}" if self.split_emulator else self.aws_endpoint
+
+    def emulator_routes(self) -> dict[str, str]:
+        """The services the main emulator hands to another process (devstack/endpoints.py)."""
+        if not self.split_emulator:
+            return {}
+        return {service: self.dynamodb_endpoint for service in endpoints.DYNAMODB_SERVICES}
+
+    @property
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
 
@@ -100,6 +128,8 @@ def write_run_file(config: StackConfig, path: Path = RUN_FILE) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     ports = {"pid": os.getpid(), "aws_port": config.aws_port, "api_port": config.api_port,
              "mail_port": config.mail_port}
+    if config.split_emulator:
+        ports["dynamodb_port"] = config.dynamodb_port
     path.write_text(json.dumps(ports) + "\n", encoding="utf-8")
 
 
@@ -162,12 +192,16 @@ class LocalStack:
     # Filled in by start(): when it began, and what the emulator does not have (type -> count).
     started_at: dt.datetime | None = None
     aws_only: dict[str, int] = field(default_factory=dict)
+    # The first this-many processes are the emulator's (stopped last).
+    emulator_count: int = 0
 
     def base_env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if self.config.split_emulator and not self.config.dynamodb_port:
+            self.config.dynamodb_port = free_port()
+        env.update(endpoints.endpoint_env(self.config.aws_endpoint, self.config.emulator_routes()))
         env.update(
             {
-                "AWS_ENDPOINT_URL": self.config.aws_endpoint,
                 "AWS_ACCESS_KEY_ID": "testing",
                 "AWS_SECRET_ACCESS_KEY": "testing",
                 "AWS_DEFAULT_REGION": LOCAL_REGION,
@@ -209,11 +243,10 @@ class LocalStack:
         self.started_at = dt.datetime.now(dt.UTC)
         self.env = self.base_env()
         self.config.outbox.mkdir(parents=True, exist_ok=True)
-        emulator = self.spawn(
-            [sys.executable, "-m", "devstack.emulator", "--host", self.config.host, "--port", str(self.config.aws_port)]
-        )
+        emulators = self.start_emulators()
         try:
-            wait_for_http(self.config.aws_endpoint + "/moto-api/", 30, emulator)
+            for url, emulator in emulators:
+                wait_for_http(url + "/moto-api/", 30, emulator)
             self.env.update(provision(self.config.aws_endpoint, self.config.stage))
             self.aws_only = aws_only_resources(self.config.aws_endpoint, self.config.stage)
             # Started now and waited for last: it loads while the runtime and the API start.
@@ -235,6 +268,20 @@ class LocalStack:
         except BaseException:
             self.stop()
             raise
+
+    def start_emulators(self) -> list[tuple[str, subprocess.Popen[bytes]]]:
+        """The emulator's processes (the DynamoDB one first, when split), not yet waited for."""
+        command = [sys.executable, "-m", "devstack.emulator", "--host", self.config.host]
+        started = []
+        routes = self.config.emulator_routes()
+        if routes:
+            dynamodb = self.spawn([*command, "--port", str(self.config.dynamodb_port), "--name", "dynamodb"])
+            started.append((self.config.dynamodb_endpoint, dynamodb))
+        routing = [arg for service, url in routes.items() for arg in ("--route", f"{service}={url}")]
+        main = self.spawn([*command, "--port", str(self.config.aws_port), *routing])
+        started.append((self.config.aws_endpoint, main))
+        self.emulator_count = len(started)
+        return started
 
     def spawn_viewer(self) -> subprocess.Popen[bytes]:
         """The mail viewer (devstack/mailviewer), on loopback."""
@@ -305,9 +352,10 @@ class LocalStack:
     def stop(self) -> None:
         # Everything that talks to the emulator first, the emulator (started first) last,
         # so the runtime's last polls do not end in connection errors.
-        self._stop_all(self.processes[1:])
-        self._stop_all(self.processes[:1])
+        self._stop_all(self.processes[self.emulator_count:])
+        self._stop_all(self.processes[:self.emulator_count])
         self.processes.clear()
+        endpoints.forget(self.config.aws_endpoint)
         if self.lifeline is not None:
             self.lifeline.close()
             self.lifeline = None

@@ -1,7 +1,7 @@
 """The stack's own settings win over the local stage's.
 
 The `local` stage in .chalice/config.json names the emulator of `make run`
-(127.0.0.1:4566, its dummy credentials and region) and the local admin
+(127.0.0.1:4566, and 4567 for DynamoDB; its dummy credentials and region) and the local admin
 token's hash, so a plain `chalice local --stage local` works against it with
 no variables to export. A stack started elsewhere (the tests, the soak, or
 LEADFLOW_AWS_PORT) sets these itself for every process it starts; but
@@ -16,9 +16,12 @@ import os
 from collections.abc import MutableMapping
 from typing import Any
 
+from devstack.endpoints import SERVICE_ENV_VARS
+
 # The variables the stack decides per run (devstack.stack.LocalStack.base_env).
 STACK_OWNED = (
     "AWS_ENDPOINT_URL",
+    *SERVICE_ENV_VARS.values(),
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_DEFAULT_REGION",

@@ -33,9 +33,12 @@ def local_port() -> str:
 
 
 def local_defaults() -> dict[str, str]:
-    port = local_port()
+    from devstack import endpoints
+
+    # The emulator's main process, and whichever of its processes serves DynamoDB (devstack/endpoints.py).
+    main = os.environ.get("AWS_ENDPOINT_URL") or f"http://127.0.0.1:{local_port()}"
     return {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        **endpoints.endpoint_env(main),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": LOCAL_REGION,

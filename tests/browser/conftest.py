@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support import browser
-
-SKIPPED = pytest.StashKey[str]()
+from tests.support.browser import BROWSER_SKIPPED, BROWSER_SKIPPED_OUTPUT
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +17,9 @@ def browser_context(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
     if reason is not None:
         if browser.required():
             pytest.fail(f"browser tests required ({browser.REQUIRE_ENV}=1) but {reason}", pytrace=False)
-        request.config.stash[SKIPPED] = reason
+        request.config.stash[BROWSER_SKIPPED] = reason
+        if hasattr(request.config, "workeroutput"):  # a pytest-xdist worker: tell the controller
+            request.config.workeroutput[BROWSER_SKIPPED_OUTPUT] = reason
         pytest.skip(f"browser tests skipped: {reason}")
     with browser.launched(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
@@ -30,8 +31,3 @@ def page(browser_context: Any) -> Iterator[Any]:
     yield opened
     opened.close()
 
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    reason = config.stash.get(SKIPPED, None)
-    if reason is not None:
-        terminalreporter.write_line(f"BROWSER TESTS SKIPPED: {reason}", yellow=True, bold=True)

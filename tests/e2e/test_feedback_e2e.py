@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
+from devstack.endpoints import endpoint_env
+from devstack.provision import local_client
 from devstack.stack import LocalStack, StackConfig
 from tests.support.aws import PROJECT_ROOT, apply_env, free_port, reset_app_caches, stage_env
 from tests.support.stack import call
@@ -52,7 +53,7 @@ def stack_env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[di
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     env = {
         **stage_env(),
-        "AWS_ENDPOINT_URL": stack.config.aws_endpoint,
+        **endpoint_env(stack.config.aws_endpoint),
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -112,10 +113,7 @@ def mails_for_delivery(stack: LocalStack, delivery_id: str) -> int:
 
 
 def is_suppressed(stack: LocalStack, address: str) -> bool:
-    dynamodb = boto3.client(
-        "dynamodb", endpoint_url=stack.config.aws_endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    )
+    dynamodb = local_client("dynamodb", stack.config.aws_endpoint)
     found = dynamodb.get_item(
         TableName=stage_env()["SUPPRESSION_TABLE"], Key={"address": {"S": address.lower()}}, ConsistentRead=True
     )
@@ -152,7 +150,7 @@ def test_success_simulator_ends_delivered_and_is_not_suppressed(stack):
 
 
 def run_ops(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in endpoint_env("")}
     env["LEADFLOW_AWS_PORT"] = str(stack.config.aws_port)  # what `make dlq` uses for the local stack
     env.pop("AWS_PROFILE", None)
     return subprocess.run(

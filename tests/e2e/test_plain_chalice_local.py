@@ -1,9 +1,9 @@
 """Plain `chalice local --stage local`, as a Chalice user runs it, against the
 emulator `make emulator` starts (README: "Serving the API yourself").
 
-The local stage names the emulator at 127.0.0.1:4566, so this test needs that
-port; it is skipped, saying so, when something else (a developer's own
-`make run`) already holds it.
+The local stage names the emulator at 127.0.0.1:4566 (and its DynamoDB process
+at 4567), so this test needs those ports; it is skipped, saying so, when
+something else (a developer's own `make run`) already holds one.
 """
 
 from __future__ import annotations
@@ -27,17 +27,20 @@ from tests.support.mailviewer import MailViewer
 pytestmark = pytest.mark.e2e
 
 DEFAULT_AWS_PORT = 4566
+DEFAULT_DYNAMODB_PORT = 4567
 CHALICE = Path(sys.executable).parent / "chalice"
 
 
 @pytest.fixture
 def emulator_stack(tmp_path: Path) -> Iterator[str]:
     """`make emulator` (python -m devstack --no-api) on the default emulator port; its mail viewer's URL."""
-    if is_listening(DEFAULT_AWS_PORT):
-        pytest.skip(f"127.0.0.1:{DEFAULT_AWS_PORT} is in use (a local stack of your own?)")
+    for port in (DEFAULT_AWS_PORT, DEFAULT_DYNAMODB_PORT):
+        if is_listening(port):
+            pytest.skip(f"127.0.0.1:{port} is in use (a local stack of your own?)")
     mail_port = free_port()
     env = {**os.environ, "LEADFLOW_MAIL_PORT": str(mail_port), "LEADFLOW_OUTBOX": str(tmp_path / "outbox")}
     env.pop("LEADFLOW_AWS_PORT", None)
+    env.pop("LEADFLOW_DYNAMODB_PORT", None)
     process = subprocess.Popen([sys.executable, "-m", "devstack", "--no-api", "--quiet"], cwd=PROJECT_ROOT,
                                env=env, start_new_session=True, stdout=subprocess.PIPE, text=True)
     try:

@@ -109,7 +109,8 @@ def lead_round_trip(api_url: str, aws_endpoint: str) -> None:
 
 @pytest.fixture
 def stack_config(tmp_path: Path) -> StackConfig:
-    return StackConfig(aws_port=free_port(), api_port=free_port(), mail_port=free_port(), outbox=tmp_path / "outbox")
+    return StackConfig(aws_port=free_port(), api_port=free_port(), mail_port=free_port(), outbox=tmp_path / "outbox",
+                       dynamodb_port=free_port())
 
 
 def test_local_stack_serves_a_lead_and_stops_everything(stack_config):
@@ -125,6 +126,7 @@ def test_local_stack_serves_a_lead_and_stops_everything(stack_config):
     assert started and all(process.returncode is not None for process in started)
     assert not is_listening(stack_config.api_port)
     assert not is_listening(stack_config.aws_port)
+    assert not is_listening(stack_config.dynamodb_port)
     assert not is_listening(stack_config.mail_port)
 
 
@@ -132,6 +134,7 @@ def start_devstack(stack_config: StackConfig, ignore_sigint: bool, output: Path)
     env = {
         **os.environ,
         "LEADFLOW_AWS_PORT": str(stack_config.aws_port),
+        "LEADFLOW_DYNAMODB_PORT": str(stack_config.dynamodb_port),
         "LEADFLOW_API_PORT": str(stack_config.api_port),
         "LEADFLOW_MAIL_PORT": str(stack_config.mail_port),
         "LEADFLOW_OUTBOX": str(stack_config.outbox),
@@ -198,6 +201,7 @@ def test_make_run_entry_point_serves_and_ctrl_c_stops_all(stack_config, devstack
     assert still_running(children) == set()
     assert not is_listening(stack_config.api_port)
     assert not is_listening(stack_config.aws_port)
+    assert not is_listening(stack_config.dynamodb_port)
     assert not is_listening(stack_config.mail_port)
 
 
@@ -206,11 +210,11 @@ def test_children_stop_when_the_stack_is_killed_outright(stack_config, devstack_
     session of its own, so no group signal reaches them) stop by themselves."""
     wait_for_http(stack_config.api_url + "/health", 120, devstack_process)
     children = descendants(devstack_process.pid)
-    assert len(children) >= 4, "expected the emulator, the runtime, the mail viewer and the API"
+    assert len(children) >= 5, "expected the emulator's two processes, the runtime, the mail viewer and the API"
 
     os.kill(devstack_process.pid, signal.SIGKILL)
     devstack_process.wait(timeout=10)
-    ports = (stack_config.api_port, stack_config.aws_port, stack_config.mail_port)
+    ports = (stack_config.api_port, stack_config.aws_port, stack_config.dynamodb_port, stack_config.mail_port)
     wait_until_gone(children, ports, timeout=STOP_TIMEOUT)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from devstack.endpoints import SERVICE_ENV_VARS, endpoint_env, forget
 from devstack.lifeline import Lifeline
 from devstack.provision import local_client, stage_environment
 from devstack.stack import free_port, local_sender_keys, wait_for_http
@@ -63,8 +64,8 @@ def provisioned_moto(monkeypatch: pytest.MonkeyPatch, outbox: Path) -> Iterator[
     """In-process moto with every resource of infra/resources.py created; yields the app's env."""
     from moto import mock_aws
 
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name in ("AWS_ENDPOINT_URL", *SERVICE_ENV_VARS.values(), "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
     env = {**stage_env(), **BASE_TEST_ENV, "LEADFLOW_OUTBOX": str(outbox)}
     apply_env(monkeypatch, env)
     with mock_aws():
@@ -110,13 +111,14 @@ def emulator_process(outbox: Path, **env_overrides: str) -> Iterator[Emulator]:
         process.terminate()
         process.wait(timeout=10)
         lifeline.close()
+        forget(endpoint)
 
 
 def provisioned(emulator: Emulator, stage: str = "local") -> Emulator:
     """Create every resource in the emulator and record the app's env for it."""
     from devstack.provision import provision
 
-    emulator.env = {**stage_env(stage), **BASE_TEST_ENV, "AWS_ENDPOINT_URL": emulator.endpoint}
+    emulator.env = {**stage_env(stage), **BASE_TEST_ENV, **endpoint_env(emulator.endpoint)}
     emulator.env.update(provision(emulator.endpoint, stage))
     return emulator
 

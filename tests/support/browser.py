@@ -17,11 +17,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, Page
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
+# Why the browser tests were skipped, for the run's last line (tests/conftest.py); under
+# pytest-xdist a worker hands it to the controller in its workeroutput under this key.
+BROWSER_SKIPPED = pytest.StashKey[str]()
+BROWSER_SKIPPED_OUTPUT = "browser_skipped"
 CHROMIUM_ENV = "LEADFLOW_CHROMIUM"
 REQUIRE_ENV = "LEADFLOW_REQUIRE_BROWSER"
 CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devstack.endpoints import endpoint_env
 from tests.support.aws import PROJECT_ROOT, Emulator
 from tests.support.event_models import validate_lambda_event
 
@@ -134,7 +135,7 @@ class RuntimeProcess:
         self.log_file = workdir / "runtime.log"
         self.env = {
             **os.environ, **CREDENTIALS,
-            "AWS_ENDPOINT_URL": emulator.endpoint,
+            **endpoint_env(emulator.endpoint),
             "FIXTURE_RECORD_FILE": str(self.record_file),
             "PYTHONUNBUFFERED": "1",
         }

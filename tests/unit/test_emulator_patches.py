@@ -1,0 +1,214 @@
+"""The emulator's shortcuts against moto's own code on the same inputs (no server; nothing installed here)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import functools
+import time
+import uuid
+from types import SimpleNamespace
+
+import pytest
+
+from devstack import emulator_sqs, ses_outbox
+from devstack.emulator_dynamodb import parse_once
+
+
+def test_retention_check_agrees_with_moto_on_both_sides_of_the_period():
+    from moto.sqs.models import SQSBackend, sqs_backends
+
+    backend = sqs_backends["123456789012"]["eu-west-3"]
+    name = f"retention-{uuid.uuid4().hex[:12]}"
+    backend.create_queue(name, MessageRetentionPeriod="60")
+    message = backend.send_message(name, "body")
+    for age in (0, 59, 61, 3600):
+        message.sent_timestamp = int((time.time() - age) * 1000)
+        moto_says = SQSBackend.is_message_valid_based_on_retention_period(backend, name, message)
+        assert emulator_sqs.retained(backend, name, message) is moto_says is (age < 60)
+    backend.delete_queue(name)
+
+
+def test_the_clock_is_moto_s_clock():
+    from moto.core import utils
+
+    fast, fast_millis = emulator_sqs.now_or(utils.unix_time, 1.0), emulator_sqs.now_or(utils.unix_time_millis, 1000.0)
+    assert abs(fast() - utils.unix_time()) < 0.5
+    assert abs(fast_millis() - utils.unix_time_millis()) < 500
+    moment = utils.utcfromtimestamp(1_700_000_000)
+    assert fast(moment) == utils.unix_time(moment) == 1_700_000_000
+
+
+def test_parse_once_returns_the_same_tree_and_never_remembers_a_failure():
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    calls = []
+
+    def make(text: str):
+        calls.append(text)
+        return UpdateExpressionParser.make(text)
+
+    cached = parse_once(make)
+    assert cached("SET a = :a") is cached("SET a = :a")
+    assert calls == ["SET a = :a"]
+    for _ in range(2):
+        with pytest.raises(Exception):  # noqa: B017 - moto's own parse error, whichever class
+            cached("SET = :a")
+    assert calls.count("SET = :a") == 2
+
+
+MULTIPART = (
+    b"From: =?utf-8?q?L=C3=A9a?= <alerts@leadflow.example>\r\n"
+    b"To: Ada <ada@example.com>, bob@example.com\r\n"
+    b"Cc: carol@example.com\r\n"
+    b"Reply-To: team@leadflow.example\r\n"
+    b"Subject: =?utf-8?q?Caf=C3=A9_lead?=\r\n"
+    b"Date: Tue, 01 Dec 2026 12:00:00 +0000\r\n"
+    b"X-Leadflow-Ref: d-1\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n'
+    b"--b\r\nContent-Type: text/plain\r\nX-Part: inner\r\n\r\nhello\r\n--b--\r\n"
+)
+
+
+def old_common_headers(raw: bytes, message_id: str) -> dict:
+    """devstack/ses_outbox.py's _common_headers before it parsed headers only, once per mail."""
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    common: dict = {}
+    for header, key in (("From", "from"), ("Reply-To", "replyTo"), ("To", "to"), ("Cc", "cc")):
+        values = [str(v) for v in message.get_all(header, [])]
+        if values:
+            common[key] = [f for value in values for f in ses_outbox._split_addresses(value)]
+    if message.get("Date"):
+        common["date"] = str(message["Date"])
+    common["messageId"] = message_id
+    common["subject"] = str(message.get("Subject", ""))
+    return common
+
+
+def test_feedback_headers_are_those_a_full_parse_gives_and_each_caller_gets_its_own():
+    mail = SimpleNamespace(raw=MULTIPART, message_id="m-1")
+    common = ses_outbox._common_headers(mail)
+    assert common == old_common_headers(MULTIPART, "m-1")
+    assert list(common) == list(old_common_headers(MULTIPART, "m-1"))
+    assert ses_outbox._raw_headers(MULTIPART) == [
+        {"name": n, "value": str(v)} for n, v in email.message_from_bytes(MULTIPART).items()
+    ]
+    common["to"].append("changed")
+    ses_outbox._raw_headers(MULTIPART)[0]["value"] = "changed"
+    assert ses_outbox._common_headers(mail) == old_common_headers(MULTIPART, "m-1")
+    assert ses_outbox._raw_headers(MULTIPART)[0]["value"] != "changed"
+
+
+def test_a_mail_s_headers_are_parsed_once_for_all_its_events():
+    raw = MULTIPART.replace(b"d-1", uuid.uuid4().hex.encode())
+    before = ses_outbox._parsed_common_headers.cache_info()
+    for _ in range(3):
+        ses_outbox._common_headers(SimpleNamespace(raw=raw, message_id="m-2"))
+    after = ses_outbox._parsed_common_headers.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 2)
+
+
+def tree_shape(node, parent=None) -> list:
+    """A node tree as nested lists (type, leaves, children), checking every parent link on the way."""
+    from moto.dynamodb.parsing.ast_nodes import Node
+
+    assert node.parent is parent
+    return [type(node).__name__, {k: v for k, v in vars(node).items() if k not in ("children", "parent")},
+            [tree_shape(c, node) if isinstance(c, Node) else c for c in node.children or []]]
+
+
+def test_the_expression_tree_copy_is_deepcopy_s_tree_and_shares_nothing():
+    import copy
+
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from devstack.emulator_dynamodb import clone_tree
+
+    text = "SET #a = :a, b.c[2] = list_append(if_not_exists(d, :e), :f) REMOVE g[1] ADD h :one DELETE s :set"
+    tree = UpdateExpressionParser.make(text)
+    clone = clone_tree(tree)
+    assert tree_shape(clone) == tree_shape(copy.deepcopy(tree)) == tree_shape(tree)
+
+    def nodes(node):
+        yield node
+        for child in node.children or []:
+            if hasattr(child, "children"):
+                yield from nodes(child)
+
+    originals = {id(n) for n in nodes(tree)}
+    assert not originals & {id(n) for n in nodes(clone)}
+    lists = [{id(n.children) for n in nodes(root) if n.children is not None} for root in (tree, clone)]
+    assert not lists[0] & lists[1]
+    assert clone_tree({"x": [1]}) == {"x": [1]}  # anything else: copy.deepcopy
+
+
+def test_an_update_validated_from_the_copy_changes_the_item_as_moto_s_deepcopy_does():
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.executors import UpdateExpressionExecutor
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from devstack.emulator_dynamodb import clone_tree
+
+    text = "SET #n = :n, hits = if_not_exists(hits, :zero) + :one, tags = list_append(tags, :t) REMOVE gone"
+    names = {"#n": "name"}
+    values = {":n": {"S": "Ada"}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":t": {"L": [{"S": "b"}]}}
+    table = SimpleNamespace(table_key_attrs=["id"], attr=[{"AttributeName": "id", "AttributeType": "S"}],
+                            attribute_keys=["id"])
+    results = []
+    for copier in (copy.deepcopy, clone_tree):
+        item = Item(DynamoType({"S": "k"}), None, {"id": {"S": "k"}, "tags": {"L": [{"S": "a"}]}, "gone": {"S": "x"}})
+        original = validators.deepcopy
+        validators.deepcopy = copier
+        try:
+            validated = validators.UpdateExpressionValidator(
+                UpdateExpressionParser.make(text), expression_attribute_names=names,
+                expression_attribute_values=values, item=item, table=table).validate()
+        finally:
+            validators.deepcopy = original
+        validated.normalize()
+        UpdateExpressionExecutor(validated, item, names).execute()
+        results.append(item.to_json())
+    assert results[0] == results[1]
+    assert results[1]["Attributes"]["hits"] == {"N": "1"} and "gone" not in results[1]["Attributes"]
+
+
+def spy(calls: list, name: str, node):
+    calls.append((name, node))
+    return node
+
+
+def test_each_validator_pass_processes_the_nodes_moto_s_would_with_the_same_function():
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing import ast_nodes, validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from devstack import emulator_dynamodb
+
+    item = Item(DynamoType({"S": "k"}), None, {"id": {"S": "k"}, "n": {"N": "1"}})
+    table = SimpleNamespace(table_key_attrs=["id"], attr=[{"AttributeName": "id", "AttributeType": "S"}],
+                            attribute_keys=["id"])
+    validator = validators.UpdateExpressionValidator(
+        UpdateExpressionParser.make("SET n = n + :one, #m = :m REMOVE gone"), expression_attribute_names={"#m": "m"},
+        expression_attribute_values={":one": {"N": "1"}, ":m": {"S": "x"}}, item=item, table=table)
+    assert len(validator.processors) >= 8
+    original = ast_nodes.DepthFirstTraverser
+    for processor in validator.processors:
+        assert emulator_dynamodb.nodes_to_be_processed(processor) == original.nodes_to_be_processed(processor)
+        assert emulator_dynamodb.nodes_to_be_processed(processor) is emulator_dynamodb.nodes_to_be_processed(processor)
+        calls: list = []
+        names = [function.__name__ for function in processor._processing_map().values()]
+        for name in names:  # spies in place of the processing functions: who gets which node
+            setattr(processor, name, functools.partial(spy, calls, name))
+        processor.__dict__.pop("_devstack_processing", None)
+        for kind in processor._processing_map():
+            node = object.__new__(kind)
+            assert emulator_dynamodb.process(processor, node) is original.process(processor, node) is node
+            assert calls[-2] == calls[-1] and calls[-1][1] is node
+        for name in names:
+            delattr(processor, name)
+    assert emulator_dynamodb.process(validator.processors[0], object()) is None
+
