@@ -137,21 +137,26 @@ def mark_sent(key: DeliveryKey, token: str, message_id: str) -> bool:
 
 def mark_skipped(key: DeliveryKey, token: str, reason: str) -> bool:
     """Record, on the caller's own claim, a send decided against on purpose (never sent)."""
-    return deliveries.update(
-        key.delivery_id,
-        {"status": DeliveryStatus.SKIPPED, "reason": reason, "updated_at": iso_utc()},
-        "claim_token = :token AND #s = :sending",
-        {":token": token, ":sending": DeliveryStatus.SENDING},
-    )
+    now = iso_utc()
+    return _while_claimed(key, token, {"status": DeliveryStatus.SKIPPED, "reason": reason, "updated_at": now},
+                          [deliveries.history_entry(DeliveryStatus.SKIPPED, now, reason)])
 
 
 def release_for_retry(key: DeliveryKey, token: str, reason: str) -> bool:
     """Give the claim back after a retryable error (throttling, no connection)."""
+    return _while_claimed(key, token, {"status": DeliveryStatus.QUEUED, "reason": reason, "updated_at": iso_utc()})
+
+
+def _while_claimed(
+    key: DeliveryKey, token: str, fields: dict[str, Any], history: list[dict[str, str]] | None = None
+) -> bool:
+    """Write `fields` only while the row is still `sending` under the caller's own claim."""
     return deliveries.update(
         key.delivery_id,
-        {"status": DeliveryStatus.QUEUED, "reason": reason, "updated_at": iso_utc()},
+        fields,
         "claim_token = :token AND #s = :sending",
         {":token": token, ":sending": DeliveryStatus.SENDING},
+        history,
     )
 
 

@@ -95,6 +95,9 @@ def test_one_address_gets_a_few_confirmations_an_hour_and_every_lead_is_alerted(
     assert statuses == ["sent", "sent", "skipped", "skipped"]
     skipped = rows[(lead_ids[2], "customer_confirmation")]
     assert skipped["reason"].startswith("recipient limit: at most 2 confirmations an hour")
+    # The lead's page shows why: the history ends with the skip and its reason.
+    assert skipped["history"][-1]["status"] == "skipped"
+    assert skipped["history"][-1]["reason"].startswith("recipient limit")
     assert all(rows[(lead_id, "team_alert")]["status"] == "sent" for lead_id in lead_ids)
 
 
