@@ -143,6 +143,8 @@ def main() -> None:
     if reason:
         raise SystemExit(f"dashboard bench needs a browser: {reason}")
     stage = stage_environment("local")
+    # Seeding computes the ledger's delivery ids here, as the worker does: with the stage's key.
+    os.environ.update({name: stage[name] for name in ("LEADFLOW_STAGE", "HMAC_KEY") if name in stage})
     with tempfile.TemporaryDirectory(prefix="leadflow-bench-") as tmp:
         os.environ["MOTO_RECORDER_FILEPATH"] = str(Path(tmp) / "recording.jsonl")
         STACK_LOG.parent.mkdir(parents=True, exist_ok=True)
