@@ -7,7 +7,6 @@ post a redirect or a page (api/negotiation.py, api/form_answers.py).
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -17,7 +16,7 @@ from chalicelib.api import cors, negotiation
 from chalicelib.api.http import ApiError, Problem, error_response, json_response, validation_failed
 from chalicelib.api.negotiation import Submission
 from chalicelib.api.validation import MAX_BODY_BYTES, is_honeypot_hit, validate_lead
-from chalicelib.core.digest import digest
+from chalicelib.core import digest
 from chalicelib.core.rules import MAX_IDEMPOTENCY_KEY
 from chalicelib.core.settings import get_settings
 from chalicelib.core.states import CaptchaVerdict, LeadStatus
@@ -33,22 +32,6 @@ def created(lead_id: str) -> Response:
     return json_response(201, {"id": lead_id, "status": LeadStatus.RECEIVED}, {"Location": f"/leads/{lead_id}"})
 
 
-def _reject_non_json_constant(name: str) -> Any:
-    # Python's json accepts NaN and Infinity; RFC 8259 JSON does not.
-    raise ValueError(f"{name} is not JSON")
-
-
-def parse_body(headers: Any, raw_body: bytes) -> Any:
-    if not negotiation.is_json_media_type(negotiation.media_type(headers.get("content-type"))):
-        raise ApiError(415, "unsupported_media_type", UNSUPPORTED)
-    if len(raw_body) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", f"at most {MAX_BODY_BYTES} bytes")
-    try:
-        return json.loads(raw_body.decode("utf-8"), parse_constant=_reject_non_json_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ApiError(400, "malformed_json", "the body is not valid UTF-8 JSON") from None
-
-
 def read_submission(headers: Any, raw_body: bytes) -> Submission:
     """The body as the rules see it: JSON as it is, a form as api/forms.py maps it."""
     content_type = headers.get("content-type") or ""
@@ -60,7 +43,7 @@ def read_submission(headers: Any, raw_body: bytes) -> Submission:
             raise ApiError(413, "payload_too_large", f"at most {forms.MAX_FORM_BODY_BYTES} bytes for a form")
         found = forms.submission(media, content_type, raw_body)
     else:
-        found = Submission(parse_body(headers, raw_body))
+        found = Submission(negotiation.json_body(content_type, raw_body, MAX_BODY_BYTES, UNSUPPORTED))
     found.captcha_token = found.captcha_token or headers.get(CAPTCHA_TOKEN_HEADER) or None
     return found
 
@@ -85,10 +68,6 @@ def idempotency_key(headers: Any) -> str | None:
     return str(key)
 
 
-def body_fingerprint(body: Any) -> str:
-    return digest(json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
-
-
 def accept_lead(headers: Any, submission: Submission, client_id: str) -> Response:
     """Store the lead the request carries and answer 201, or raise ApiError."""
     body = submission.body
@@ -100,7 +79,7 @@ def accept_lead(headers: Any, submission: Submission, client_id: str) -> Respons
     problems = [*submission.problems, *result.problems, *captcha_problems(submission)]
     if problems:
         raise validation_failed(problems)
-    fingerprint = body_fingerprint(body)
+    fingerprint = digest.fingerprint(body)
     repeat = None
     if submission.is_form:
         from chalicelib.store import repeats  # only form posts pay its import

@@ -10,9 +10,10 @@ with a text body, say) keeps the API's JSON answers.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from chalicelib.api.http import Problem
+from chalicelib.api.http import ApiError, Problem
 
 URLENCODED = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data"
@@ -48,6 +49,25 @@ def media_type(value: str | None) -> str:
 
 def is_json_media_type(media: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _reject_non_json_constant(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; RFC 8259 JSON does not.
+    raise ValueError(f"{name} is not JSON")
+
+
+def json_body(content_type: str | None, raw: bytes | str | None, max_bytes: int, unsupported: str) -> Any:
+    """A request's JSON body, or the ApiError that refuses it: 415 (`unsupported` says what to
+    send), 413 past `max_bytes`, 400 for anything that is not UTF-8 JSON."""
+    if not is_json_media_type(media_type(content_type)):
+        raise ApiError(415, "unsupported_media_type", unsupported)
+    data = raw.encode() if isinstance(raw, str) else raw or b""
+    if len(data) > max_bytes:
+        raise ApiError(413, "payload_too_large", f"at most {max_bytes} bytes")
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_reject_non_json_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise ApiError(400, "malformed_json", "the body is not valid UTF-8 JSON") from None
 
 
 def accepted(accept: str | None) -> list[str]:

@@ -21,10 +21,11 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from chalicelib.api import negotiation
 from chalicelib.api.auth import bearer_token, is_admin_token
 from chalicelib.api.http import ApiError, Problem, json_response, validation_failed
 from chalicelib.core import aws, senders
-from chalicelib.core.digest import digest
+from chalicelib.core.digest import fingerprint
 from chalicelib.core.logs import get_logger
 from chalicelib.core.masking import mask_email
 from chalicelib.core.rules import MAX_IDEMPOTENCY_KEY
@@ -51,27 +52,6 @@ def _caller(request: Request, admin_allowed: bool) -> tuple[Caller, senders.Send
     return Caller.SENDER, sender
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # Python's json takes NaN and Infinity; JSON does not
-
-
-def _body(request: Request) -> Any:
-    media_type = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-    json_type = media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
-    if not json_type:
-        raise ApiError(415, "unsupported_media_type", "send application/json")
-    raw = request.raw_body or b""
-    raw = raw if isinstance(raw, bytes) else raw.encode()
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", f"at most {MAX_BODY_BYTES} bytes")
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ApiError(400, "malformed_json", "the body is not valid UTF-8 JSON") from None
-
-
 def _idempotency_key(request: Request, body: Any, problems: list[Problem]) -> str | None:
     header = request.headers.get("idempotency-key")
     field = body.get("idempotency_key") if isinstance(body, dict) else None
@@ -86,7 +66,7 @@ def _idempotency_key(request: Request, body: Any, problems: list[Problem]) -> st
 def _fingerprint(request: requests.NotificationRequest) -> str:
     canonical = {"kind": request.kind, "recipient": request.recipient, "data": request.data,
                  "reference": request.reference, "callback_url": request.callback_url}
-    return digest(json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+    return fingerprint(canonical)
 
 
 def accepted(notification_id: str) -> Response:
@@ -117,7 +97,9 @@ def create(request: Request) -> Response:
     """The POST /notifications view: 202 with the notification's id, or the rejection."""
     _, sender = _caller(request, admin_allowed=False)
     assert sender is not None
-    body = _body(request)
+    body = negotiation.json_body(
+        request.headers.get("content-type"), request.raw_body, MAX_BODY_BYTES, "send application/json"
+    )
     problems: list[Problem] = []
     key = _idempotency_key(request, body, problems)
     checked, found = requests.check(body)
