@@ -9,6 +9,7 @@ store/ledger.py.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,10 +293,7 @@ def count_by_status(status: DeliveryStatus, first: str, last: str) -> int:
 
 
 _STATUS_CURSOR_CHARS = 512
-
-
-def _is_delivery_id(value: str) -> bool:
-    return 8 <= len(value) <= 128 and all(c.isascii() and (c.isalnum() or c in "_-") for c in value)
+_DELIVERY_ID = re.compile(r"^[0-9A-Za-z_-]{8,128}$")
 
 
 def page_by_status(
@@ -315,7 +313,7 @@ def page_by_status(
     from chalicelib.store import cursors  # only the dashboard pays its import, not the worker
 
     if cursor:
-        start = cursors.decode(cursor, {"u": cursors.ISO_UTC.match, "d": _is_delivery_id}, _STATUS_CURSOR_CHARS)
+        start = cursors.decode(cursor, {"u": cursors.ISO_UTC.match, "d": _DELIVERY_ID.match}, _STATUS_CURSOR_CHARS)
         query["ExclusiveStartKey"] = to_item({"delivery_id": start["d"], "updated_at": start["u"], "status": status})
     page = aws.dynamodb().query(**query)
     last = page.get("LastEvaluatedKey")

@@ -1,4 +1,5 @@
-"""Browser fixtures: one headless Chromium per test run, a fresh page per test (tests/support/browser.py)."""
+"""Browser fixtures: one headless Chromium per test run, a fresh page per test (tests/support/browser.py),
+and a local stack with its mail viewer per test module."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from typing import Any
 
 import pytest
 
+from devstack.stack import LocalStack
 from tests.support import browser
 from tests.support.browser import BROWSER_SKIPPED, BROWSER_SKIPPED_OUTPUT
+from tests.support.mailviewer import MailViewer
+from tests.support.stack import local_stack, viewer
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +35,16 @@ def page(browser_context: Any) -> Iterator[Any]:
     yield opened
     opened.close()
 
+
+
+# A local stack per test module that asks for it (a module may define its own `stack`).
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, browser_context: Any) -> Iterator[LocalStack]:
+    # browser_context first: without a browser the module is skipped before a stack is started.
+    with local_stack(tmp_path_factory.mktemp("outbox")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def mail(stack: LocalStack) -> MailViewer:
+    return viewer(stack)

@@ -4,34 +4,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
-from devstack.stack import LocalStack
 from tests.support.accessibility import blocking, violations
 from tests.support.browser import screenshot
 from tests.support.dashboard import admin_get, dashboard_url, expect, publish_request, sign_in
-from tests.support.mailviewer import MailViewer
-from tests.support.stack import local_stack, post_lead, viewer
+from tests.support.stack import post_lead
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 STATUS_TIMEOUT_MS = 20_000
 # A request that fails until the fault is lifted: 3 receives with back-off (2 s, 4 s, 8 s) then the DLQ.
 DEAD_LETTER_TIMEOUT_MS = 90_000
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, browser_context) -> Iterator[LocalStack]:
-    # browser_context first: without a browser the module is skipped before a stack is started.
-    with local_stack(tmp_path_factory.mktemp("outbox")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def mail(stack: LocalStack) -> MailViewer:
-    return viewer(stack)
 
 
 def unique(prefix: str) -> str:

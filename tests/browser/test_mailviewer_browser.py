@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
@@ -12,24 +11,11 @@ import pytest
 from devstack.provision import local_client
 from devstack.stack import LocalStack
 from tests.support.browser import screenshot
-from tests.support.mailviewer import MailViewer
-from tests.support.stack import local_stack, post_lead, viewer
+from tests.support.stack import post_lead
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 STATUS_TIMEOUT_MS = 20_000
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, browser_context) -> Iterator[LocalStack]:
-    # browser_context first: without a browser the module is skipped before a stack is started.
-    with local_stack(tmp_path_factory.mktemp("outbox")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def mail(stack: LocalStack) -> MailViewer:
-    return viewer(stack)
 
 
 def expect():  # imported late: playwright is only needed once a browser is there
