@@ -46,6 +46,30 @@ def test_signing_in_shows_a_new_lead_whose_statuses_turn_delivered(stack, page):
     screenshot(page, "dashboard-lead", full_page=True)
 
 
+def tab_to(page, locator, limit: int = 60) -> None:
+    """Press Tab until `locator` has the focus, as a keyboard user would reach it."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if locator.evaluate("element => element === document.activeElement"):
+            return
+    raise AssertionError(f"not reachable with Tab in {limit} presses: {locator}")
+
+
+def test_the_keyboard_alone_signs_in_and_opens_a_lead(stack, page):
+    name = f"Keys {uuid.uuid4().hex[:6]}"
+    post_lead(stack, name=name, email=unique("keys"))
+    page.goto(dashboard_url(stack))
+    tab_to(page, page.get_by_label("Admin token"))
+    page.keyboard.type(stack.config.admin_token)
+    page.keyboard.press("Enter")
+    expect()(page.get_by_role("navigation", name="Dashboard sections")).to_be_visible()
+    link = page.locator("#lead-rows tr", has_text=name).get_by_role("link", name=name)
+    expect()(link).to_have_count(1, timeout=STATUS_TIMEOUT_MS)
+    tab_to(page, link)
+    page.keyboard.press("Enter")
+    expect()(page.get_by_role("heading", name=name)).to_be_focused()
+
+
 def test_a_wrong_token_gets_a_clear_message_and_shows_nothing(stack, page):
     sign_in(page, stack, token="not-the-token")
     expect()(page.get_by_role("alert")).to_contain_text("That token was not accepted")
