@@ -14,8 +14,6 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
-
 from devstack import endpoints
 from infra import project, resources
 from infra.project import PROJECT_ROOT, stack_name
@@ -32,8 +30,9 @@ def local_client(service: str, endpoint: str) -> Any:
 
 def client_at(service: str, url: str) -> Any:
     """A client for `service` at exactly `url` (one emulator process)."""
-    factory: Any = boto3.client  # the service is chosen at run time
-    return factory(
+    from chalicelib.core.aws import new_session
+
+    return new_session().client(
         service,
         endpoint_url=url or None,
         region_name=LOCAL_REGION,

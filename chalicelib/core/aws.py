@@ -39,13 +39,32 @@ _CONFIGS = {Purpose.DEFAULT: _DEFAULT, Purpose.ENRICHMENT: _ENRICHMENT, Purpose.
 
 
 @cache
+def _data_loader() -> Any:
+    """botocore's reader of its JSON data (service models, endpoints, partitions), shared.
+
+    Each client gets a session of its own (sessions are not thread-safe, and the local runtime
+    builds clients from several threads), but a new session also gets a new loader that reads
+    and decodes those files again: shared, each file is read once per container."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
+def new_session() -> Any:
+    """A boto3 session of its own, reading botocore's data through the shared loader."""
+    import boto3
+    import botocore.session
+
+    core = botocore.session.Session()
+    core.register_component("data_loader", _data_loader())
+    return boto3.session.Session(botocore_session=core)
+
+
+@cache
 def client(service: str, purpose: Purpose = Purpose.DEFAULT) -> Any:
     """One client per service and purpose per container."""
-    import boto3
-
     # Typed as Any: the service is chosen at run time, and each call site knows its own API.
-    session: Any = boto3.session.Session()
-    return session.client(service, config=_CONFIGS[purpose])
+    return new_session().client(service, config=_CONFIGS[purpose])
 
 
 def enrichment_dynamodb() -> Any:

@@ -18,14 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
+from chalicelib.core.aws import new_session
 from devstack.endpoints import SERVICE_ENV_VARS, endpoint_env, forget
 from devstack.lifeline import Lifeline
 from devstack.provision import local_client, stage_environment
 from devstack.stack import free_port, local_sender_keys, wait_for_http
 from devstack.stage_env import without_stack_owned
 from infra.project import PROJECT_ROOT
+from tests.support.moto_snapshot import Provisioned
 
 ADMIN_TOKEN = "test-admin-token"
 # The tests' sender (POST /notifications): its API key and callback signing secret.
@@ -59,6 +62,16 @@ def apply_env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
     reset_app_caches()
 
 
+def _provision_in_process() -> dict[str, str]:
+    from devstack.provision import provision_in_process
+
+    return provision_in_process()
+
+
+# One provisioning per test process, restored into each test's own mock (tests/support/moto_snapshot.py).
+_provisioned = Provisioned(_provision_in_process)
+
+
 @contextmanager
 def provisioned_moto(monkeypatch: pytest.MonkeyPatch, outbox: Path) -> Iterator[dict[str, str]]:
     """In-process moto with every resource of infra/resources.py created; yields the app's env."""
@@ -69,9 +82,10 @@ def provisioned_moto(monkeypatch: pytest.MonkeyPatch, outbox: Path) -> Iterator[
     env = {**stage_env(), **BASE_TEST_ENV, "LEADFLOW_OUTBOX": str(outbox)}
     apply_env(monkeypatch, env)
     with mock_aws():
-        from devstack.provision import provision_in_process
-
-        env.update(provision_in_process())
+        # moto gives each mock a new boto3 default session, which would read and decode
+        # botocore's JSON data again; this one shares the loader that has read it already.
+        boto3.DEFAULT_SESSION = new_session()
+        env.update(_provisioned())
         apply_env(monkeypatch, env)
         yield env
     reset_app_caches()
