@@ -184,14 +184,38 @@ def wait_until_gone(pids: set[int], ports: tuple[int, ...], timeout: float) -> N
     assert not [port for port in ports if is_listening(port)], "ports still held"
 
 
+BANNER_END = "Ctrl-C stops everything."
+SCREEN_LINES = 24
+
+
+def check_start_up_screen(stack_config: StackConfig, process: subprocess.Popen[bytes], terminal: Path) -> None:
+    """The start-up fits on one screen and names every URL (read before the stop)."""
+    deadline = time.monotonic() + 120
+    while BANNER_END not in terminal.read_text(errors="replace"):
+        assert process.poll() is None, terminal.read_text(errors="replace")
+        assert time.monotonic() < deadline, "no banner within 120 s"
+        time.sleep(0.2)
+    shown = terminal.read_text(errors="replace")
+    start_up = shown[: shown.index(BANNER_END)].splitlines()
+    assert len(start_up) < SCREEN_LINES, shown
+    assert "CloudFormation support" not in shown and "Tried to parse" not in shown
+    for url in (stack_config.api_url, stack_config.mail_url, stack_config.aws_endpoint):
+        assert url in shown
+    assert "local-admin-token" in shown and str(stack_config.outbox) in shown
+    assert shown.count("Only on AWS") == 1 and "AWS::CloudWatch::Alarm" in shown
+    assert "until Ctrl-C" in shown  # says how long the data lasts
+
+
 @pytest.mark.parametrize(
     ("devstack_process", "stop_signal"),
     [(False, signal.SIGINT), (True, signal.SIGINT), (True, signal.SIGTERM)],
     ids=["ctrl-c", "ctrl-c-with-sigint-ignored-at-start", "sigterm-with-sigint-ignored-at-start"],
     indirect=["devstack_process"],
 )
-def test_make_run_entry_point_serves_and_ctrl_c_stops_all(stack_config, devstack_process, stop_signal):
+def test_make_run_entry_point_serves_and_ctrl_c_stops_all(stack_config, devstack_process, stop_signal, terminal):
+    """Each start also shows its start-up screen (one stack start per case, not one more for the screen)."""
     wait_for_http(stack_config.api_url + "/health", 120, devstack_process)
+    check_start_up_screen(stack_config, devstack_process, terminal)
     lead_round_trip(stack_config.api_url, stack_config.aws_endpoint)
     children = descendants(devstack_process.pid)
     assert children, "the stack started no child processes"
@@ -216,29 +240,6 @@ def test_children_stop_when_the_stack_is_killed_outright(stack_config, devstack_
     devstack_process.wait(timeout=10)
     ports = (stack_config.api_port, stack_config.aws_port, stack_config.dynamodb_port, stack_config.mail_port)
     wait_until_gone(children, ports, timeout=STOP_TIMEOUT)
-
-
-BANNER_END = "Ctrl-C stops everything."
-SCREEN_LINES = 24
-
-
-def test_make_run_start_up_fits_on_one_screen_and_names_every_url(stack_config, devstack_process, terminal):
-    deadline = time.monotonic() + 120
-    while BANNER_END not in terminal.read_text(errors="replace"):
-        assert devstack_process.poll() is None, terminal.read_text(errors="replace")
-        assert time.monotonic() < deadline, "no banner within 120 s"
-        time.sleep(0.2)
-    shown = terminal.read_text(errors="replace")
-    start_up = shown[: shown.index(BANNER_END)].splitlines()
-    assert len(start_up) < SCREEN_LINES, shown
-    assert "CloudFormation support" not in shown and "Tried to parse" not in shown
-    for url in (stack_config.api_url, stack_config.mail_url, stack_config.aws_endpoint):
-        assert url in shown
-    assert "local-admin-token" in shown and str(stack_config.outbox) in shown
-    assert shown.count("Only on AWS") == 1 and "AWS::CloudWatch::Alarm" in shown
-    assert "until Ctrl-C" in shown  # says how long the data lasts
-    os.killpg(devstack_process.pid, signal.SIGINT)
-    assert devstack_process.wait(timeout=STOP_TIMEOUT) == 0
 
 
 def test_help_prints_help_and_starts_nothing(stack_config):
