@@ -10,9 +10,9 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
+from chalicelib.core.aws import new_session
 from devstack.provision import LOCAL_REGION
 
 # Header the emulator (devstack.events.emulator_streams) honours on GetRecords:
@@ -31,8 +31,8 @@ def client(service: str) -> Any:
         read_timeout=LONG_POLL_SECONDS + 10,
         retries={"max_attempts": 3, "mode": "standard"},
     )
-    session: Any = boto3.session.Session()  # the service is chosen at run time
-    return session.client(service, region_name=region(), config=config)
+    # A session per client (pollers run in threads of their own), reading botocore's data once.
+    return new_session().client(service, region_name=region(), config=config)
 
 
 def streams_client(wait_seconds: Callable[[], float]) -> Any:
