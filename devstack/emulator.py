@@ -86,8 +86,9 @@ def serve(host: str, port: int, routes: dict[str, str] | None = None) -> None:
 
     cache_backend_lookup()
     skip_cloudformation_warnings()
-    from devstack import emulator_dynamodb, emulator_sqs
+    from devstack import emulator_cloudformation, emulator_dynamodb, emulator_sqs
 
+    emulator_cloudformation.install()
     emulator_dynamodb.install()
     emulator_sqs.install()
     install_hooks()
