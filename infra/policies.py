@@ -77,7 +77,7 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         ),
         # Scan + DeleteItem: erasure forgets a lead's idempotency records (no index by lead).
         _ddb("Idempotency", ("GetItem", "PutItem", "Scan", "DeleteItem"), "IdempotencyTable"),
-        _ddb("RateLimits", ("GetItem", "UpdateItem"), "RateLimitTable"),
+        _ddb("RateLimits", ("UpdateItem",), "RateLimitTable"),
         _ddb(
             "Deliveries",
             ("GetItem", "BatchGetItem", "UpdateItem", "Query"),

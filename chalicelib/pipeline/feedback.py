@@ -84,6 +84,7 @@ class Outcome:
     delivery_id: str
     status: str
     changed: bool
+    ref_id: str = ""  # the row's lead_id: a lead, a notification or a topic request
 
 
 def _first_values(tags: Any) -> dict[str, str]:
@@ -270,6 +271,10 @@ def suppress_if_due(event: FeedbackEvent, recipient: str) -> None:
         suppression.suppress(recipient, _reason(event, recipient))
 
 
+def _ref(delivery: dict[str, Any]) -> str:
+    return str(delivery.get("lead_id") or "")
+
+
 def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Outcome:
     delivery_id = str(delivery["delivery_id"])
     target = _target(event)
@@ -279,7 +284,7 @@ def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Out
         deliveries.record_reason(delivery_id, reason)
         if event.event_type == FeedbackType.BOUNCE:
             metrics.emit("SoftBounces", 1)
-        return Outcome(mask_email(recipient), delivery_id, str(delivery.get("status", "")), False)
+        return Outcome(mask_email(recipient), delivery_id, str(delivery.get("status", "")), False, _ref(delivery))
     key = _feedback_key(event, recipient)
     changed = deliveries.advance_status(
         delivery_id, target, reason, message_id=event.message_id, from_statuses=_from_statuses(event),
@@ -288,7 +293,7 @@ def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Out
     if changed:
         _emit_metrics(target)
     _audit_if_ours(delivery, target, key, event, recipient, changed)
-    return Outcome(mask_email(recipient), delivery_id, target, changed)
+    return Outcome(mask_email(recipient), delivery_id, target, changed, _ref(delivery))
 
 
 def adopt(event: FeedbackEvent, recipient: str) -> Outcome | None:
@@ -307,7 +312,7 @@ def adopt(event: FeedbackEvent, recipient: str) -> Outcome | None:
     _emit_metrics(target)
     delivery = {**row, "message_id": event.message_id}
     audit.record_notification_status(delivery, target, event.event_type, event.timestamp or iso_utc(), recipient)
-    return Outcome(mask_email(recipient), delivery_id, target, True)
+    return Outcome(mask_email(recipient), delivery_id, target, True, _ref(row))
 
 
 def handle(raw: str | dict[str, Any]) -> list[Outcome]:
@@ -359,8 +364,10 @@ def handle_sns_message(message: str) -> list[Outcome]:
 def observe_notifications(outcomes: list[Outcome]) -> None:
     """The hook for POST /notifications: each row this feedback touched, as its sender sees it
     (its history, its status callback). Also on a repeat that changed nothing, so a retry after
-    a fault here still reports the change."""
+    a fault here still reports the change. A lead's rows are not notifications: the row already
+    read names its reference, so they cost no second read of it."""
     from chalicelib.pipeline import notification_status
 
     for outcome in outcomes:
-        notification_status.observe(outcome.delivery_id)
+        if notification_status.is_notification(outcome.ref_id):
+            notification_status.observe(outcome.delivery_id)

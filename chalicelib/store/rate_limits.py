@@ -3,9 +3,11 @@
 Submissions (the API): a sliding window per client network, approximated the
 usual way from two fixed windows (the previous window's count, weighted by
 how much of it still overlaps the last `window` seconds, plus the current
-count), so a client cannot double its allowance at a window edge. One
-GetItem and one conditional UpdateItem; the counter never passes the limit,
-so a client that keeps hammering does not extend its own ban. A client is
+count), so a client cannot double its allowance at a window edge. Both
+windows live in one record, so a submission costs one conditional
+UpdateItem (two for the first of a new window); the counter never passes
+the limit and a refused submission is not counted, so a client that keeps
+hammering does not extend its own ban. A client is
 its network: an IPv4 address, or an IPv6 /64 (one subscriber's prefix,
 which it can fill with addresses at will).
 
@@ -51,12 +53,12 @@ def client_network(client_id: str) -> str:
     return str(address)
 
 
-def client_bucket(client_id: str, window_start: int) -> str:
-    return f"{keys.keyed_digest(keys.KeyPurpose.RATE_LIMIT, client_network(client_id), 32)}#{window_start}"
+def client_bucket(client_id: str) -> str:
+    return keys.keyed_digest(keys.KeyPurpose.RATE_LIMIT, client_network(client_id), 32)
 
 
-def _hits(item: dict[str, Any] | None) -> int:
-    return int((item or {}).get("hits", {}).get("N", 0))
+def _number(item: dict[str, Any], name: str) -> int:
+    return int(item.get(name, {}).get("N", 0))
 
 
 def _retry_after(now: float, start: int, window: int, limit: int, previous: int, current: int) -> int:
@@ -73,43 +75,89 @@ def _retry_after(now: float, start: int, window: int, limit: int, previous: int,
 def acquire(client_id: str) -> int | None:
     """Count one submission of a client (its network); None if allowed, else seconds to wait."""
     settings = get_settings()
-    return _acquire(lambda start: client_bucket(client_id, start), settings.rate_limit_max,
-                    settings.rate_limit_window_seconds)
+    return _acquire(client_bucket(client_id), settings.rate_limit_max, settings.rate_limit_window_seconds)
 
 
 def acquire_sender_key(key_id: str, limit: int, window: int) -> int | None:
     """Count one POST /notifications for a sender's API key (its own limit and window); None if
-    allowed, else seconds to wait. The same sliding window as acquire(), in its own buckets."""
-    return _acquire(lambda start: f"sender-key#{key_id}#{start}", limit, window)
+    allowed, else seconds to wait. The same sliding window as acquire(), in its own record."""
+    return _acquire(f"sender-key#{key_id}", limit, window)
 
 
-def _acquire(bucket: Callable[[int], str], limit: int, window: int) -> int | None:
-    now = now_epoch()
-    start = int(now // window) * window
+def _room(now: float, start: int, window: int, limit: int, previous: int) -> float:
+    """The most the current window may hold before this submission: it is allowed while
+    previous * overlap + current + 1 <= limit (6 decimals, so float noise decides nothing)."""
+    return round(limit - 1 - previous * (1 - (now - start) / window), 6)
+
+
+def _acquire(bucket: str, limit: int, window: int) -> int | None:
+    """One record per client holds both windows: `win` (the current window's start), `hits`
+    (its count) and `prev` (the window before's). A submission is one UpdateItem that counts
+    it in the current window and answers the record; only the first submission of a new
+    window makes a second, which rolls the record over (conditional on the window it read)."""
     client = aws.dynamodb()
     table = get_settings().rate_limit_table
-    previous = _hits(client.get_item(TableName=table, Key={"bucket": {"S": bucket(start - window)}}).get("Item"))
-    # The submission is allowed while previous * overlap + current + 1 <= limit.
-    bound = limit - 1 - previous * (1 - (now - start) / window)
-    key = {"bucket": {"S": bucket(start)}}
-    if bound >= 0:
+    key = {"bucket": {"S": bucket}}
+    for _ in range(_CONTENDED_WRITES):
+        now = now_epoch()
+        start = int(now // window) * window
+        expires = {":exp": {"N": str(start + 2 * window)}}
+        try:
+            counted = client.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="ADD hits :one SET win = :start, prev = if_not_exists(prev, :zero), "
+                "expires_at = :exp",
+                # hits < limit: the weighted bound is never above it, so this alone keeps the
+                # counter from passing the limit; the weighted check follows on the answer.
+                ConditionExpression="attribute_not_exists(win) OR (win = :start AND hits < :limit)",
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"}, ":zero": {"N": "0"}, ":start": {"N": str(start)},
+                    ":limit": {"N": str(limit)}, **expires,
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )["Attributes"]
+        except client.exceptions.ConditionalCheckFailedException as error:
+            found = error.response.get("Item") or {}
+        else:
+            previous, current = _number(counted, "prev"), _number(counted, "hits") - 1
+            if current <= _room(now, start, window, limit, previous):
+                return None
+            # Over the weighted bound: take the count back, so a client that keeps
+            # hammering does not extend its own ban.
+            try:
+                client.update_item(
+                    TableName=table, Key=key, UpdateExpression="ADD hits :minus",
+                    ConditionExpression="win = :start",
+                    ExpressionAttributeValues={":minus": {"N": "-1"}, ":start": {"N": str(start)}},
+                )
+            except client.exceptions.ConditionalCheckFailedException:
+                pass  # rolled over meanwhile: the count moved to `prev`, which only errs strict
+            return _retry_after(now, start, window, limit, previous, current)
+        was = _number(found, "win")
+        if was == start:  # this window is full
+            return _retry_after(now, start, window, limit, _number(found, "prev"), _number(found, "hits"))
+        if was > start:  # another clock is a moment ahead: its window has begun, ours not yet
+            return 1
+        previous = _number(found, "hits") if was == start - window else 0
+        if 0 > _room(now, start, window, limit, previous):
+            return _retry_after(now, start, window, limit, previous, 0)
         try:
             client.update_item(
                 TableName=table,
                 Key=key,
-                UpdateExpression="ADD hits :one SET expires_at = :exp",
-                ConditionExpression="attribute_not_exists(hits) OR hits <= :bound",
+                UpdateExpression="SET win = :start, prev = :prev, hits = :one, expires_at = :exp",
+                ConditionExpression="win = :was",
                 ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":bound": {"N": f"{bound:.6f}"},
-                    ":exp": {"N": str(start + 2 * window)},
+                    ":start": {"N": str(start)}, ":prev": {"N": str(previous)}, ":one": {"N": "1"},
+                    ":was": {"N": str(was)}, **expires,
                 },
             )
-            return None
         except client.exceptions.ConditionalCheckFailedException:
-            pass
-    current = _hits(client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item"))
-    return _retry_after(now, start, window, limit, previous, current)
+            continue  # another submission rolled it over first: count again on the new record
+        return None
+    raise LimiterContended("the rate limit record kept changing")
 
 
 def _confirmation_bucket(recipient: str) -> str:

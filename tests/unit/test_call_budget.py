@@ -1,0 +1,103 @@
+"""What each step of a lead costs in DynamoDB requests (issue 16: AWS calls per lead).
+
+Every call is emulator CPU locally and money on AWS, so the store functions on
+a lead's path make as few requests as their guarantees allow; these tests
+count the requests the app's own clients make and check the guarantees that
+made the requests necessary before.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from chalicelib.api import leads as leads_api
+from chalicelib.store import rate_limits
+from tests.support.aws import reset_app_caches
+
+HEADERS = {"content-type": "application/json"}
+
+
+@pytest.fixture
+def calls(local_aws: dict[str, str]) -> Iterator[list[tuple[str, str]]]:
+    """(operation, table) of every DynamoDB request the app's clients make during the test."""
+    from chalicelib.core import aws
+
+    seen: list[tuple[str, str]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        seen.append((model.name, str(params.get("TableName", ""))))
+
+    clients = (aws.dynamodb(), aws.enrichment_dynamodb())
+    for client in clients:
+        client.meta.events.register("provide-client-params.dynamodb.*", record)
+    yield seen
+    for client in clients:
+        client.meta.events.unregister("provide-client-params.dynamodb.*", record)
+
+
+def post(client: str = "198.51.100.1") -> int:
+    body = {"name": "Ada", "email": f"ada.{uuid.uuid4().hex[:6]}@example.com"}
+    return int(leads_api.create_lead(HEADERS, json.dumps(body).encode(), client).status_code)
+
+
+@pytest.fixture
+def five_per_ten_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RATE_LIMIT_MAX", "5")
+    monkeypatch.setenv("RATE_LIMIT_WINDOW_SECONDS", "600")
+    reset_app_caches()
+
+
+def at(monkeypatch: pytest.MonkeyPatch, moment: float) -> None:
+    monkeypatch.setattr(rate_limits, "now_epoch", lambda: moment)
+
+
+def limiter_calls(calls: list[tuple[str, str]], env: dict[str, str]) -> list[str]:
+    return [operation for operation, table in calls if table == env["RATE_LIMIT_TABLE"]]
+
+
+START = 1_800_000_000 - 1_800_000_000 % 600
+
+
+# --- the submission rate limit --------------------------------------------------------------
+
+
+def test_a_submission_costs_one_limiter_request_and_a_new_window_two(local_aws, five_per_ten_minutes, calls,
+                                                                      monkeypatch):
+    at(monkeypatch, START + 10)
+    assert post() == 201
+    assert limiter_calls(calls, local_aws) == ["UpdateItem"]  # a new client: no read first
+    calls.clear()
+    assert post() == 201
+    assert limiter_calls(calls, local_aws) == ["UpdateItem"]  # the previous window is in the same record
+    calls.clear()
+    at(monkeypatch, START + 610)
+    assert post() == 201
+    assert limiter_calls(calls, local_aws) == ["UpdateItem", "UpdateItem"]  # counted, then rolled over
+
+
+def test_refused_submissions_are_not_counted(local_aws, five_per_ten_minutes, monkeypatch):
+    """A client hammering past the weighted bound does not push its own ban further."""
+    at(monkeypatch, START + 10)
+    assert [post() for _ in range(5)] == [201] * 5
+    at(monkeypatch, START + 900)  # half the full window has slid out: 2 more allowed, 2.5 + 2 + 1 > 5
+    assert [post() for _ in range(12)] == [201, 201] + [429] * 10
+    item = boto3.client("dynamodb").scan(TableName=local_aws["RATE_LIMIT_TABLE"])["Items"]
+    [record] = [i for i in item if "win" in i]
+    assert (record["win"]["N"], record["prev"]["N"], record["hits"]["N"]) == (str(START + 600), "5", "2")
+    at(monkeypatch, START + 1140)  # overlap 0.1: 0.5 + 2 + 1 <= 5, so two more
+    assert [post() for _ in range(3)] == [201, 201, 429]
+
+
+def test_a_full_window_refuses_with_one_request_and_a_wait(local_aws, five_per_ten_minutes, calls,
+                                                           monkeypatch):
+    at(monkeypatch, START + 10)
+    assert [post() for _ in range(5)] == [201] * 5
+    calls.clear()
+    assert post() == 429
+    assert limiter_calls(calls, local_aws) == ["UpdateItem"]  # the failed condition answers the record
