@@ -247,15 +247,20 @@ def burst_rate(name: str, posts: dict[str, tuple[float, float]], done: dict[str,
 def _complete_leads(
     outbox: Path, posts: dict[str, tuple[float, float]], per_lead: int, deadline: float
 ) -> dict[str, float]:
-    """lead id -> time its last email landed, for leads with every email in the outbox."""
+    """lead id -> time its last email landed, for leads with every email in the outbox.
+    Each file is parsed once (remembered by name): the bench shares the stack's cores."""
+    seen: dict[str, tuple[str, float]] = {}  # file name -> (lead id, mtime)
     while True:
-        arrivals: dict[str, list[float]] = {}
         for path in outbox.glob("*.eml"):
+            if path.name in seen:
+                continue
             with open(path, "rb") as handle:
                 message = email.message_from_binary_file(handle)
-            lead_id = _lead_of(message)
+            seen[path.name] = (_lead_of(message), path.stat().st_mtime)
+        arrivals: dict[str, list[float]] = {}
+        for lead_id, landed in seen.values():
             if lead_id in posts:
-                arrivals.setdefault(lead_id, []).append(path.stat().st_mtime)
+                arrivals.setdefault(lead_id, []).append(landed)
         complete = {lead: max(times) for lead, times in arrivals.items() if len(times) >= per_lead}
         if len(complete) == len(posts) or time.time() > deadline:
             return complete

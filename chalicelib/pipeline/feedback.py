@@ -296,6 +296,27 @@ def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Out
     return Outcome(mask_email(recipient), delivery_id, target, changed, _ref(delivery))
 
 
+def deliver_by_tags(event: FeedbackEvent, recipient: str) -> Outcome | None:
+    """The common case in one request: a Delivery event whose tags name the row, which carries
+    its message id and was sent to this address as SES reports it. The conditional write is
+    the match (apply() after a read would make the same change); None: take the ordinary
+    path, which reads the row and judges it (a repeat, another spelling of the address, ...).
+    A Delivery suppresses nothing, so nothing has to happen before the write."""
+    delivery_id = event.tags.get(MessageTag.DELIVERY)
+    if event.event_type != FeedbackType.DELIVERY or not delivery_id:
+        return None
+    key = _feedback_key(event, recipient)
+    row = deliveries.advance_sent_to(
+        delivery_id, DeliveryStatus.DELIVERED, event.message_id, recipient, feedback_key=key
+    )
+    if row is None:
+        return None
+    _emit_metrics(DeliveryStatus.DELIVERED)
+    audit.record_notification_status(row, DeliveryStatus.DELIVERED, event.event_type, event.timestamp or iso_utc(),
+                                      recipient)
+    return Outcome(mask_email(recipient), delivery_id, DeliveryStatus.DELIVERED, True, _ref(row))
+
+
 def adopt(event: FeedbackEvent, recipient: str) -> Outcome | None:
     """A tagged event for a send the ledger never recorded: adopted only with the send's
     claim token and for the address that send went to. None: take the ordinary path."""
@@ -325,6 +346,10 @@ def handle(raw: str | dict[str, Any]) -> list[Outcome]:
     candidates: list[dict[str, Any]] | None = None
     unmatched: list[str] = []
     for recipient in event.recipients:
+        delivered = deliver_by_tags(event, recipient)
+        if delivered is not None:
+            outcomes.append(delivered)
+            continue
         # The tags name the row (one consistent read); without them, or for an older
         # send, the message-id index does.
         delivery = _by_tags(event, recipient)

@@ -22,7 +22,7 @@ key cannot be computed from a guessed one without the key.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 from chalicelib.core import aws, keys
@@ -126,14 +126,13 @@ def _acquire(bucket: str, limit: int, window: int) -> int | None:
                 return None
             # Over the weighted bound: take the count back, so a client that keeps
             # hammering does not extend its own ban.
-            try:
+            # (Rolled over meanwhile: the count moved to `prev`, which only errs strict.)
+            with suppress(client.exceptions.ConditionalCheckFailedException):
                 client.update_item(
                     TableName=table, Key=key, UpdateExpression="ADD hits :minus",
                     ConditionExpression="win = :start",
                     ExpressionAttributeValues={":minus": {"N": "-1"}, ":start": {"N": str(start)}},
                 )
-            except client.exceptions.ConditionalCheckFailedException:
-                pass  # rolled over meanwhile: the count moved to `prev`, which only errs strict
             return _retry_after(now, start, window, limit, previous, current)
         was = _number(found, "win")
         if was == start:  # this window is full
@@ -141,7 +140,7 @@ def _acquire(bucket: str, limit: int, window: int) -> int | None:
         if was > start:  # another clock is a moment ahead: its window has begun, ours not yet
             return 1
         previous = _number(found, "hits") if was == start - window else 0
-        if 0 > _room(now, start, window, limit, previous):
+        if _room(now, start, window, limit, previous) < 0:
             return _retry_after(now, start, window, limit, previous, 0)
         try:
             client.update_item(

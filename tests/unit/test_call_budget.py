@@ -101,3 +101,65 @@ def test_a_full_window_refuses_with_one_request_and_a_wait(local_aws, five_per_t
     calls.clear()
     assert post() == 429
     assert limiter_calls(calls, local_aws) == ["UpdateItem"]  # the failed condition answers the record
+
+
+# --- SES feedback -------------------------------------------------------------------------
+
+
+def delivered_event(message_id: str, recipients: list[str], lead_id: str, delivery_id: str) -> dict[str, Any]:
+    from tests.support import ses_events
+
+    tags = {"lead_id": lead_id, "kind": "team_alert", "delivery": delivery_id}
+    return ses_events.delivery(ses_events.EVENT_PUBLISHING, message_id, recipients, tags)
+
+
+def test_a_tagged_delivery_is_one_write_and_audited(local_aws, calls):
+    from chalicelib.pipeline import feedback
+    from tests.support.tracking import audit_lines, new_id, new_message_id, record_sent, status_of
+
+    lead_id, message_id = new_id(), new_message_id()
+    delivery_id = record_sent(lead_id, "team_alert", "ops@example.com", message_id)
+    calls.clear()
+    outcomes = feedback.handle_sns_message(json.dumps(delivered_event(message_id, ["ops@example.com"], lead_id,
+                                                                      delivery_id)))
+    assert [(o.delivery_id, o.status, o.changed) for o in outcomes] == [(delivery_id, "delivered", True)]
+    assert calls == [("UpdateItem", local_aws["DELIVERIES_TABLE"])]  # no read of the row, before or after
+    assert status_of(delivery_id) == "delivered"
+    [line] = [x for x in audit_lines(local_aws["AUDIT_BUCKET"]) if x.get("delivery_id") == delivery_id]
+    assert (line["status"], line["lead_id"], line["kind"], line["message_id"]) == (
+        "delivered", lead_id, "team_alert", message_id)
+
+
+def test_a_tagged_delivery_the_write_cannot_match_is_judged_as_before(local_aws, calls):
+    """Another spelling of the address, a repeat, a tag naming another message's row: the
+    read-free write changes nothing and the ordinary path decides."""
+    from chalicelib.pipeline import feedback
+    from tests.support.tracking import new_id, new_message_id, record_sent, status_of
+
+    lead_id, message_id = new_id(), new_message_id()
+    delivery_id = record_sent(lead_id, "team_alert", "Ops@Example.com", message_id)
+    outcomes = feedback.handle(delivered_event(message_id, ["ops@example.com"], lead_id, delivery_id))
+    assert [(o.status, o.changed) for o in outcomes] == [("delivered", True)]  # matched case-insensitively
+    assert status_of(delivery_id) == "delivered"
+    calls.clear()
+    again = feedback.handle(delivered_event(message_id, ["ops@example.com"], lead_id, delivery_id))
+    assert [(o.status, o.changed) for o in again] == [("delivered", False)]
+    other_id = record_sent(new_id(), "team_alert", "ops@example.com", new_message_id())
+    # The tag names a row of another message: that row is not touched; the message's own is found.
+    moved = feedback.handle(delivered_event(message_id, ["ops@example.com"], lead_id, other_id))
+    assert [(o.delivery_id, o.changed) for o in moved] == [(delivery_id, False)]
+    assert status_of(other_id) == "sent"
+
+
+def test_feedback_on_a_leads_row_reads_no_notification(local_aws, calls):
+    """The notification hook runs for POST /notifications rows only: a lead's row is known as one."""
+    from chalicelib.pipeline import feedback
+    from tests.support.tracking import new_id, new_message_id, record_sent
+
+    lead_id, message_id = new_id(), new_message_id()
+    delivery_id = record_sent(lead_id, "team_alert", "ops@example.com", message_id)
+    event = delivered_event(message_id, ["ops@example.com"], lead_id, delivery_id)
+    del event["mail"]["tags"]["delivery"]  # the ordinary path: the message-id index, then the write
+    calls.clear()
+    feedback.handle_sns_message(json.dumps(event))
+    assert [operation for operation, _ in calls] == ["Query", "UpdateItem"]
