@@ -12,8 +12,10 @@ its network: an IPv4 address, or an IPv6 /64 (one subscriber's prefix,
 which it can fill with addresses at will).
 
 Confirmations (the worker): the deliveries sent to one address in the last
-hour, as a small map of delivery id -> time, so a redelivered job is
-counted once.
+hour, each with its time, so a redelivered job is counted once. Counted by
+an Update inside the send claim's transaction (no request of its own); only
+when its condition fails (the record is full, perhaps of older deliveries)
+does a read and a conditional write judge exactly.
 
 Keys are keyed digests (core/keys.py): the table holds no address, and a
 key cannot be computed from a guessed one without the key.
@@ -163,9 +165,54 @@ def _confirmation_bucket(recipient: str) -> str:
     return "confirm#" + keys.keyed_digest(keys.KeyPurpose.CONFIRMATION_LIMIT, recipient.strip().lower(), 32)
 
 
+# A recipient's record: `ids` (the delivery ids in it, a string set, for its size), one
+# `at#<delivery id>` time for each, and `version` (moved by every write). Records written
+# before (one `sent` map) are judged by admit_confirmation(), which rewrites them.
+def _sent_at(delivery_id: str) -> str:
+    return "at#" + delivery_id
+
+
+def confirmation_admission(recipient: str, delivery_id: str) -> dict[str, Any]:
+    """The transaction Update that counts this delivery for `recipient`, for the send claim's own
+    transaction (store/ledger.py): its condition holds when the delivery is counted already and
+    recent, or when the record holds fewer deliveries than the limit. Those may include some
+    older than the hour, so a failed condition is not yet a refusal: admit_confirmation()
+    decides exactly. A redelivered job's time moves to now, which only ever errs strict."""
+    settings = get_settings()
+    now = now_epoch()
+    return {
+        "TableName": settings.rate_limit_table,
+        "Key": {"bucket": {"S": _confirmation_bucket(recipient)}},
+        "UpdateExpression": "SET #at = :now, expires_at = :exp ADD ids :ids, version :one",
+        "ConditionExpression": (
+            "attribute_not_exists(sent) AND (#at > :cutoff OR attribute_not_exists(ids) OR size(ids) < :limit)"
+        ),
+        "ExpressionAttributeNames": {"#at": _sent_at(delivery_id)},
+        "ExpressionAttributeValues": {
+            ":now": {"N": f"{now:.3f}"},
+            ":cutoff": {"N": f"{now - CONFIRMATION_WINDOW_SECONDS:.3f}"},
+            ":exp": {"N": str(int(now) + CONFIRMATION_WINDOW_SECONDS)},
+            ":ids": {"SS": [delivery_id]},
+            ":one": {"N": "1"},
+            ":limit": {"N": str(settings.confirmations_per_hour)},
+        },
+    }
+
+
+def _recorded(item: dict[str, Any]) -> dict[str, float]:
+    """delivery id -> when it was counted, from either form of the record."""
+    found = {name: float(value["N"]) for name, value in item.get("sent", {}).get("M", {}).items()}
+    for delivery_id in item.get("ids", {}).get("SS", []):
+        if _sent_at(delivery_id) in item:
+            found[delivery_id] = float(item[_sent_at(delivery_id)]["N"])
+    return found
+
+
 def admit_confirmation(recipient: str, delivery_id: str) -> bool:
     """Whether this delivery may go to `recipient` under its hourly limit; the same
-    delivery asked again gets the same answer while it is in the window."""
+    delivery asked again gets the same answer while it is in the window. The exact
+    judgement (a read, then a conditional write that drops what left the hour), for
+    when confirmation_admission()'s condition failed."""
     settings = get_settings()
     limit, table = settings.confirmations_per_hour, settings.rate_limit_table
     client = aws.dynamodb()
@@ -174,8 +221,7 @@ def admit_confirmation(recipient: str, delivery_id: str) -> bool:
         item = client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item") or {}
         now = now_epoch()
         recent = {
-            name: float(value["N"]) for name, value in item.get("sent", {}).get("M", {}).items()
-            if float(value["N"]) > now - CONFIRMATION_WINDOW_SECONDS
+            name: at for name, at in _recorded(item).items() if at > now - CONFIRMATION_WINDOW_SECONDS
         }
         if delivery_id in recent:
             return True
@@ -188,7 +234,8 @@ def admit_confirmation(recipient: str, delivery_id: str) -> bool:
                 TableName=table,
                 Item={
                     **key,
-                    "sent": {"M": {name: {"N": f"{at:.3f}"} for name, at in recent.items()}},
+                    "ids": {"SS": sorted(recent)},
+                    **{_sent_at(name): {"N": f"{at:.3f}"} for name, at in recent.items()},
                     "version": {"N": str(version + 1)},
                     "expires_at": {"N": str(int(now) + CONFIRMATION_WINDOW_SECONDS)},
                 },

@@ -163,3 +163,76 @@ def test_feedback_on_a_leads_row_reads_no_notification(local_aws, calls):
     calls.clear()
     feedback.handle_sns_message(json.dumps(event))
     assert [operation for operation, _ in calls] == ["Query", "UpdateItem"]
+
+
+# --- the per-recipient confirmation limit -------------------------------------------------
+
+
+@pytest.fixture
+def two_an_hour(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONFIRMATIONS_PER_HOUR", "2")
+    reset_app_caches()
+
+
+def confirmation(recipient: str) -> Any:
+    from chalicelib.core.settings import get_settings
+    from chalicelib.core.states import LeadKind
+    from chalicelib.pipeline.jobs import EmailJob, confirmation_context
+
+    lead = {"id": uuid.uuid4().hex, "name": "Ada", "email": recipient}
+    return EmailJob(lead["id"], LeadKind.CUSTOMER_CONFIRMATION, recipient, get_settings().customer_sender,
+                    confirmation_context(lead))
+
+
+def counted(recipient: str, delivery_id: str) -> bool:
+    """Whether the limit's own transaction item (alone) admits this delivery."""
+    from chalicelib.core import aws
+
+    client = aws.dynamodb()
+    try:
+        client.transact_write_items(TransactItems=[{"Update": rate_limits.confirmation_admission(recipient,
+                                                                                                 delivery_id)}])
+    except client.exceptions.TransactionCanceledException:
+        return False
+    return True
+
+
+def test_a_confirmation_is_claimed_and_counted_in_one_transaction(local_aws, two_an_hour, calls):
+    from chalicelib.pipeline.sending import send_job
+    from tests.support.tracking import status_of
+
+    job = confirmation(f"ada.{uuid.uuid4().hex[:6]}@example.com")
+    assert send_job(job) == "sent"
+    assert [operation for operation, _ in calls] == ["TransactWriteItems", "UpdateItem"]  # claim+count, sent
+    assert status_of(job.key.delivery_id) == "sent"
+
+
+def test_the_limits_transaction_item_counts_a_delivery_once(local_aws, two_an_hour):
+    recipient = f"ada.{uuid.uuid4().hex[:6]}@example.com"
+    assert [counted(recipient, d) for d in ("d1", "d2", "d1", "d2", "d3")] == [True, True, True, True, False]
+    assert counted("someone.else@example.com", "d3")
+
+
+def test_a_full_record_of_older_deliveries_is_judged_exactly(local_aws, two_an_hour, monkeypatch):
+    from chalicelib.pipeline.sending import send_job
+
+    recipient = f"ada.{uuid.uuid4().hex[:6]}@example.com"
+    assert [send_job(confirmation(recipient)) for _ in range(3)] == ["sent", "sent", "skipped"]
+    later = rate_limits.now_epoch() + rate_limits.CONFIRMATION_WINDOW_SECONDS + 1
+    monkeypatch.setattr(rate_limits, "now_epoch", lambda: later)
+    # The record still names two deliveries, both older than the hour: the transaction's
+    # condition fails, the exact judgement admits (and drops them).
+    assert [send_job(confirmation(recipient)) for _ in range(3)] == ["sent", "sent", "skipped"]
+
+
+def test_a_record_in_the_earlier_form_still_counts(local_aws, two_an_hour):
+    from chalicelib.pipeline.sending import send_job
+
+    recipient = f"ada.{uuid.uuid4().hex[:6]}@example.com"
+    now = rate_limits.now_epoch()
+    boto3.client("dynamodb").put_item(TableName=local_aws["RATE_LIMIT_TABLE"], Item={
+        "bucket": {"S": rate_limits._confirmation_bucket(recipient)},
+        "sent": {"M": {"old1": {"N": f"{now - 10:.3f}"}, "old2": {"N": f"{now - 20:.3f}"}}},
+        "version": {"N": "3"}, "expires_at": {"N": str(int(now) + 3600)},
+    })
+    assert send_job(confirmation(recipient)) == "skipped"
