@@ -236,3 +236,24 @@ def test_a_record_in_the_earlier_form_still_counts(local_aws, two_an_hour):
         "version": {"N": "3"}, "expires_at": {"N": str(int(now) + 3600)},
     })
     assert send_job(confirmation(recipient)) == "skipped"
+
+
+# --- a whole lead ----------------------------------------------------------------------------
+
+
+def test_a_lead_costs_two_requests_to_store_one_to_enrich_and_two_per_email(api_client, local_aws, calls):
+    """The DynamoDB part of the bench's calls per lead (SNS, SES and S3 are the rest)."""
+    from chalicelib.pipeline import lead_stream, notifications
+    from tests.support.pipeline import lead_image, post_lead, receive_all, sqs_event, stream_event
+
+    lead_id = post_lead(api_client, {"name": "Ada", "email": f"ada.{uuid.uuid4().hex[:6]}@example.com"})
+    assert calls == [("UpdateItem", local_aws["RATE_LIMIT_TABLE"]), ("PutItem", local_aws["LEADS_TABLE"])]
+    calls.clear()
+    lead_stream.handle_stream_batch(stream_event([lead_image(local_aws, lead_id)]))
+    assert calls == [("Query", local_aws["LEADS_TABLE"])]  # the contact history
+    calls.clear()
+    assert notifications.handle_batch(sqs_event(receive_all(local_aws["NOTIFICATIONS_QUEUE"]))) == {
+        "batchItemFailures": []
+    }
+    # Per email: the claim (with its checks, and for the confirmation its recipient count), then the record.
+    assert [operation for operation, _ in calls] == ["TransactWriteItems", "UpdateItem"] * 2
