@@ -5,8 +5,9 @@ usual way from two fixed windows (the previous window's count, weighted by
 how much of it still overlaps the last `window` seconds, plus the current
 count), so a client cannot double its allowance at a window edge. Both
 windows live in one record, so a submission costs one conditional
-UpdateItem (two for the first of a new window); the counter never passes
-the limit and a refused submission is not counted, so a client that keeps
+UpdateItem (two for the first of a new window, and for a refusal past the
+weighted bound, which takes its count back); the counter never passes the
+limit and a refused submission is not counted, so a client that keeps
 hammering does not extend its own ban. A client is
 its network: an IPv4 address, or an IPv6 /64 (one subscriber's prefix,
 which it can fill with addresses at will).
