@@ -29,6 +29,7 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -206,6 +207,7 @@ def main() -> None:
             time.sleep(3)  # let delivery feedback for the last leads finish before counting calls
             moto_api(config.aws_endpoint, "stop-recording")
             by_purpose, by_operation = count_calls(config.aws_endpoint, stage["DELIVERIES_TABLE"])
+            stages = read_stages(config.dynamodb_endpoint, stage, config.outbox, steady, per_lead)
             burst, burst_done = drive(config.api_url, config.outbox, args.leads, None, "burst", per_lead,
                                       args.timeout)
         finally:
@@ -214,6 +216,7 @@ def main() -> None:
     latencies = sorted((done - steady[lead][0]) * 1000 for lead, done in steady_done.items())
     floor_p50 = statistics.median(sorted(took * 1000 for _, took in steady.values()))
     print(f"steady: {len(steady)} leads at {args.rate}/s, {len(steady_done)} complete")
+    print(f"steady, p50 ms after the POST by stage: {stage_line(stages)}")
     emit_row("pipeline", f"p50 POST -> both emails ({args.rate:g} leads/s)", percentile(latencies, 0.5), "ms",
              "< 500 ms", "p50 POST /leads response", floor_p50, met=percentile(latencies, 0.5) < 500)
     emit_row("pipeline", f"p99 POST -> both emails ({args.rate:g} leads/s)", percentile(latencies, 0.99), "ms",
@@ -236,6 +239,62 @@ def main() -> None:
     emit_row("pipeline", "template render per email", render_ms, "ms", "< 1 ms", "none", None, met=render_ms < 1)
 
 
+# Where a lead's time goes at the steady rate, each as ms after its POST began.
+STAGES = ("POST answered", "lead stored", "first email claimed", "first email out", "last email claimed",
+          "last email out")
+
+
+def stage_times(posts: dict[str, tuple[float, float]], created: dict[str, float], claims: dict[str, list[float]],
+                emails: dict[str, list[float]], per_lead: int) -> dict[str, list[float]]:
+    """Each stage's times (ms after the POST) over the leads with every email out: the API's
+    own clock (the lead's created_at, set just before it is written), the worker's (each
+    ledger row's claimed_at) and the outbox's (each email's file)."""
+    found: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    for lead, (started, took) in posts.items():
+        claimed, sent = sorted(claims.get(lead, [])), sorted(emails.get(lead, []))
+        if lead not in created or len(claimed) < per_lead or len(sent) < per_lead:
+            continue
+        moments = (started + took, created[lead], claimed[0], sent[0], claimed[-1], sent[-1])
+        for stage, moment in zip(STAGES, moments, strict=True):
+            found[stage].append((moment - started) * 1000)
+    return found
+
+
+def stage_line(times: dict[str, list[float]]) -> str:
+    return ", ".join(f"{stage} {percentile(sorted(values), 0.5):.0f}" for stage, values in times.items())
+
+
+def read_stages(dynamodb_endpoint: str, stage: dict[str, str], outbox: Path, posts: dict[str, tuple[float, float]],
+                per_lead: int) -> dict[str, list[float]]:
+    """The steady phase's stage times, read back from the tables and the outbox once it is over."""
+    import datetime as dt
+
+    import boto3
+
+    from devstack.provision import LOCAL_REGION
+
+    client = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint, region_name=LOCAL_REGION,
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def scan(table: str, fields: str) -> list[dict[str, Any]]:
+        pages = client.get_paginator("scan").paginate(TableName=table, ProjectionExpression=fields)
+        return [item for page in pages for item in page["Items"]]
+
+    def epoch(iso: str) -> float:
+        return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+    created = {i["id"]["S"]: epoch(i["created_at"]["S"]) for i in scan(stage["LEADS_TABLE"], "id, created_at")}
+    claims: dict[str, list[float]] = {}
+    for row in scan(stage["DELIVERIES_TABLE"], "lead_id, claimed_at"):
+        if "claimed_at" in row:
+            claims.setdefault(row["lead_id"]["S"], []).append(float(row["claimed_at"]["N"]))
+    emails: dict[str, list[float]] = {}
+    for path in outbox.glob("*.eml"):
+        with open(path, "rb") as handle:
+            emails.setdefault(_lead_of(email.message_from_binary_file(handle)), []).append(path.stat().st_mtime)
+    return stage_times(posts, created, claims, emails, per_lead)
+
+
 def burst_rate(name: str, posts: dict[str, tuple[float, float]], done: dict[str, float]) -> tuple[float, int]:
     """Leads/s from the first POST to the last email (0 when any lead is missing an email), and how many."""
     lost = len(posts) - len(done)
@@ -247,15 +306,20 @@ def burst_rate(name: str, posts: dict[str, tuple[float, float]], done: dict[str,
 def _complete_leads(
     outbox: Path, posts: dict[str, tuple[float, float]], per_lead: int, deadline: float
 ) -> dict[str, float]:
-    """lead id -> time its last email landed, for leads with every email in the outbox."""
+    """lead id -> time its last email landed, for leads with every email in the outbox.
+    Each file is parsed once (remembered by name): the bench shares the stack's cores."""
+    seen: dict[str, tuple[str, float]] = {}  # file name -> (lead id, mtime)
     while True:
-        arrivals: dict[str, list[float]] = {}
         for path in outbox.glob("*.eml"):
+            if path.name in seen:
+                continue
             with open(path, "rb") as handle:
                 message = email.message_from_binary_file(handle)
-            lead_id = _lead_of(message)
+            seen[path.name] = (_lead_of(message), path.stat().st_mtime)
+        arrivals: dict[str, list[float]] = {}
+        for lead_id, landed in seen.values():
             if lead_id in posts:
-                arrivals.setdefault(lead_id, []).append(path.stat().st_mtime)
+                arrivals.setdefault(lead_id, []).append(landed)
         complete = {lead: max(times) for lead, times in arrivals.items() if len(times) >= per_lead}
         if len(complete) == len(posts) or time.time() > deadline:
             return complete

@@ -77,7 +77,7 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         ),
         # Scan + DeleteItem: erasure forgets a lead's idempotency records (no index by lead).
         _ddb("Idempotency", ("GetItem", "PutItem", "Scan", "DeleteItem"), "IdempotencyTable"),
-        _ddb("RateLimits", ("GetItem", "UpdateItem"), "RateLimitTable"),
+        _ddb("RateLimits", ("UpdateItem",), "RateLimitTable"),
         _ddb(
             "Deliveries",
             ("GetItem", "BatchGetItem", "UpdateItem", "Query"),
@@ -122,8 +122,8 @@ CODE_GRANTS: dict[str, tuple[Grant, ...]] = {
         # The claim transaction checks the suppression list and that the lead was not erased.
         _ddb("Suppression", ("ConditionCheckItem",), "SuppressionTable"),
         _ddb("LeadNotErased", ("ConditionCheckItem",), "LeadsTable"),
-        # The per-recipient confirmation limit.
-        _ddb("ConfirmationLimit", ("GetItem", "PutItem"), "RateLimitTable"),
+        # The per-recipient confirmation limit: an Update in the claim transaction; read and put to judge exactly.
+        _ddb("ConfirmationLimit", ("GetItem", "PutItem", "UpdateItem"), "RateLimitTable"),
         Grant("SendMail", SES_SEND_ACTIONS, ("@ses-senders",)),
         # The HMAC key derives delivery ids and checks lead events' signatures.
         Grant("HmacKey", ("secretsmanager:GetSecretValue",), ("HmacKeySecret",)),

@@ -84,6 +84,7 @@ class Outcome:
     delivery_id: str
     status: str
     changed: bool
+    ref_id: str = ""  # the row's lead_id: a lead, a notification or a topic request
 
 
 def _first_values(tags: Any) -> dict[str, str]:
@@ -270,6 +271,10 @@ def suppress_if_due(event: FeedbackEvent, recipient: str) -> None:
         suppression.suppress(recipient, _reason(event, recipient))
 
 
+def _ref(delivery: dict[str, Any]) -> str:
+    return str(delivery.get("lead_id") or "")
+
+
 def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Outcome:
     delivery_id = str(delivery["delivery_id"])
     target = _target(event)
@@ -279,7 +284,7 @@ def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Out
         deliveries.record_reason(delivery_id, reason)
         if event.event_type == FeedbackType.BOUNCE:
             metrics.emit("SoftBounces", 1)
-        return Outcome(mask_email(recipient), delivery_id, str(delivery.get("status", "")), False)
+        return Outcome(mask_email(recipient), delivery_id, str(delivery.get("status", "")), False, _ref(delivery))
     key = _feedback_key(event, recipient)
     changed = deliveries.advance_status(
         delivery_id, target, reason, message_id=event.message_id, from_statuses=_from_statuses(event),
@@ -288,7 +293,28 @@ def apply(event: FeedbackEvent, recipient: str, delivery: dict[str, Any]) -> Out
     if changed:
         _emit_metrics(target)
     _audit_if_ours(delivery, target, key, event, recipient, changed)
-    return Outcome(mask_email(recipient), delivery_id, target, changed)
+    return Outcome(mask_email(recipient), delivery_id, target, changed, _ref(delivery))
+
+
+def deliver_by_tags(event: FeedbackEvent, recipient: str) -> Outcome | None:
+    """The common case in one request: a Delivery event whose tags name the row, which carries
+    its message id and was sent to this address as SES reports it. The conditional write is
+    the match (apply() after a read would make the same change); None: take the ordinary
+    path, which reads the row and judges it (a repeat, another spelling of the address, ...).
+    A Delivery suppresses nothing, so nothing has to happen before the write."""
+    delivery_id = event.tags.get(MessageTag.DELIVERY)
+    if event.event_type != FeedbackType.DELIVERY or not delivery_id:
+        return None
+    key = _feedback_key(event, recipient)
+    row = deliveries.advance_sent_to(
+        delivery_id, DeliveryStatus.DELIVERED, event.message_id, recipient, feedback_key=key
+    )
+    if row is None:
+        return None
+    _emit_metrics(DeliveryStatus.DELIVERED)
+    audit.record_notification_status(row, DeliveryStatus.DELIVERED, event.event_type, event.timestamp or iso_utc(),
+                                      recipient)
+    return Outcome(mask_email(recipient), delivery_id, DeliveryStatus.DELIVERED, True, _ref(row))
 
 
 def adopt(event: FeedbackEvent, recipient: str) -> Outcome | None:
@@ -307,7 +333,7 @@ def adopt(event: FeedbackEvent, recipient: str) -> Outcome | None:
     _emit_metrics(target)
     delivery = {**row, "message_id": event.message_id}
     audit.record_notification_status(delivery, target, event.event_type, event.timestamp or iso_utc(), recipient)
-    return Outcome(mask_email(recipient), delivery_id, target, True)
+    return Outcome(mask_email(recipient), delivery_id, target, True, _ref(row))
 
 
 def handle(raw: str | dict[str, Any]) -> list[Outcome]:
@@ -320,6 +346,10 @@ def handle(raw: str | dict[str, Any]) -> list[Outcome]:
     candidates: list[dict[str, Any]] | None = None
     unmatched: list[str] = []
     for recipient in event.recipients:
+        delivered = deliver_by_tags(event, recipient)
+        if delivered is not None:
+            outcomes.append(delivered)
+            continue
         # The tags name the row (one consistent read); without them, or for an older
         # send, the message-id index does.
         delivery = _by_tags(event, recipient)
@@ -359,8 +389,10 @@ def handle_sns_message(message: str) -> list[Outcome]:
 def observe_notifications(outcomes: list[Outcome]) -> None:
     """The hook for POST /notifications: each row this feedback touched, as its sender sees it
     (its history, its status callback). Also on a repeat that changed nothing, so a retry after
-    a fault here still reports the change."""
+    a fault here still reports the change. A lead's rows are not notifications: the row already
+    read names its reference, so they cost no second read of it."""
     from chalicelib.pipeline import notification_status
 
     for outcome in outcomes:
-        notification_status.observe(outcome.delivery_id)
+        if notification_status.is_notification(outcome.ref_id):
+            notification_status.observe(outcome.delivery_id)

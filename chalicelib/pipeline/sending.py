@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalicelib.core import metrics
 from chalicelib.core.logs import get_logger
 from chalicelib.core.masking import mask_email, mask_text
@@ -58,12 +60,21 @@ def sandboxed(job: EmailJob, subject: str) -> tuple[str, str]:
     return sandbox, f"[SANDBOX for {mask_email(job.recipient)}] {subject}"
 
 
-def over_recipient_limit(job: EmailJob, token: str) -> bool:
-    """Whether this confirmation exceeds its recipient's hourly limit (so the form cannot
-    make our sender mail one address over and over). Counted once per delivery, so a
-    redelivered or retried job is judged as before."""
+def recipient_limit(job: EmailJob) -> dict[str, Any] | None:
+    """A confirmation's count under its recipient's hourly limit, carried by the claim's own
+    transaction (so the form cannot make our sender mail one address over and over)."""
     if job.kind != LeadKind.CUSTOMER_CONFIRMATION:
+        return None
+    return rate_limits.confirmation_admission(job.recipient, job.key.delivery_id)
+
+
+def over_recipient_limit(job: EmailJob, claim: ledger.Claim) -> bool:
+    """Whether this confirmation exceeds its recipient's hourly limit: no, when the claim's
+    transaction counted it; else judged exactly. Counted once per delivery, so a
+    redelivered or retried job is judged as before."""
+    if job.kind != LeadKind.CUSTOMER_CONFIRMATION or claim.guarded:
         return False
+    token = claim.token
     try:
         return not rate_limits.admit_confirmation(job.recipient, job.key.delivery_id)
     except Exception as error:  # the table is unavailable: come back later, do not guess
@@ -75,7 +86,7 @@ def send_job(job: EmailJob) -> SendOutcome:
     """Send the job unless the ledger says it is done; return what happened."""
     log = get_logger()
     key = job.key
-    claim = ledger.claim(key, sent_to=destination(job))
+    claim = ledger.claim(key, sent_to=destination(job), guard=recipient_limit(job))
     if claim.state is ClaimState.ERASED:
         # The lead was erased while its event was in flight: send and keep nothing.
         log.info("%s for an erased lead dropped", job.kind)
@@ -98,7 +109,7 @@ def send_job(job: EmailJob) -> SendOutcome:
         from chalicelib.pipeline import chat
 
         return chat.post_claimed(job, claim.token)
-    if over_recipient_limit(job, claim.token):
+    if over_recipient_limit(job, claim):
         if ledger.mark_skipped(key, claim.token, limit_reason()):
             metrics.emit("ConfirmationsSkipped", 1, kind=job.kind)
             log.info("%s to %s skipped: recipient limit", job.kind, mask_email(job.recipient))

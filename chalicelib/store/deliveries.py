@@ -118,6 +118,18 @@ def update(
 ) -> bool:
     """SET `fields` on the row if `condition` holds (`#s` names status); False if it does not.
     `history`: entries appended to the row's history by the same write."""
+    return _update(delivery_id, fields, condition, values, history) is not None
+
+
+def _update(
+    delivery_id: str,
+    fields: dict[str, Any],
+    condition: str,
+    values: dict[str, Any],
+    history: list[dict[str, str]] | None = None,
+    returning: bool = False,
+) -> dict[str, Any] | None:
+    """update(); the row as written when `returning` (else {}), None if `condition` fails."""
     client = aws.dynamodb()
     clause, names, attr_values = set_clause(fields)
     attr_values.update(values)
@@ -128,17 +140,18 @@ def update(
         names.update(history_names)
         attr_values.update(history_values)
     try:
-        client.update_item(
+        answer = client.update_item(
             TableName=table(),
             Key={"delivery_id": {"S": delivery_id}},
             UpdateExpression="SET " + clause,
             ConditionExpression=condition,
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=to_item(attr_values),
+            ReturnValues="ALL_NEW" if returning else "NONE",
         )
     except client.exceptions.ConditionalCheckFailedException:
-        return False
-    return True
+        return None
+    return from_item(answer["Attributes"]) if returning else {}
 
 
 def _status_in(statuses: tuple[DeliveryStatus, ...], prefix: str) -> tuple[str, dict[str, Any]]:
@@ -147,6 +160,25 @@ def _status_in(statuses: tuple[DeliveryStatus, ...], prefix: str) -> tuple[str, 
 
 
 # --- Status tracking (SES feedback) -------------------------------------------
+
+
+def _advance_condition(
+    status: DeliveryStatus, message_id: str | None, from_statuses: tuple[DeliveryStatus, ...] | None
+) -> tuple[str, dict[str, Any]]:
+    allowed = tuple(s for s in (from_statuses or status.below()) if s in status.below())
+    lower, placeholders = _status_in(allowed, "low")
+    condition = "attribute_exists(delivery_id) AND " + lower
+    if message_id is not None:
+        condition += " AND message_id = :mid"
+        placeholders[":mid"] = message_id
+    return condition, placeholders
+
+
+def _advance_fields(status: DeliveryStatus, now: str, reason: str, extra: dict[str, Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {"status": status, "updated_at": now, **extra}
+    if reason:
+        fields["reason"] = reason
+    return fields
 
 
 def advance_status(
@@ -161,16 +193,24 @@ def advance_status(
     (or, with `from_statuses`, in none of those), or (with `message_id`) if the row does not
     carry that SES message id."""
     now = iso_utc()
-    fields: dict[str, Any] = {"status": status, "updated_at": now, **extra}
-    if reason:
-        fields["reason"] = reason
-    allowed = tuple(s for s in (from_statuses or status.below()) if s in status.below())
-    lower, placeholders = _status_in(allowed, "low")
-    condition = "attribute_exists(delivery_id) AND " + lower
-    if message_id is not None:
-        condition += " AND message_id = :mid"
-        placeholders[":mid"] = message_id
-    return update(delivery_id, fields, condition, placeholders, [history_entry(status, now, reason)])
+    condition, placeholders = _advance_condition(status, message_id, from_statuses)
+    return update(delivery_id, _advance_fields(status, now, reason, extra), condition, placeholders,
+                  [history_entry(status, now, reason)])
+
+
+def advance_sent_to(
+    delivery_id: str, status: DeliveryStatus, message_id: str, address: str, **extra: Any
+) -> dict[str, Any] | None:
+    """advance_status(), in the same one write, only for the row that carries `message_id` and was
+    sent to `address` exactly as written (its recipient, or the sandbox address it records): the
+    row as written, or None when any of that does not hold (the caller then reads the row and
+    judges it; addresses compare case-insensitively there). Feedback's read-free path."""
+    now = iso_utc()
+    condition, placeholders = _advance_condition(status, message_id, None)
+    condition += " AND (recipient = :to OR sent_to = :to)"
+    placeholders[":to"] = address
+    return _update(delivery_id, _advance_fields(status, now, "", extra), condition, placeholders,
+                   [history_entry(status, now)], returning=True)
 
 
 def adopt_unrecorded_send(

@@ -27,8 +27,8 @@ CLAIM_LEASE_SECONDS = 30
 # A row a worker may (re)claim or record: none yet, or one given back for a retry.
 _UNCLAIMED = "attribute_not_exists(delivery_id) OR #s = :queued"
 
-# The claim transaction's items, in the order they are sent.
-_CLAIM_ITEMS = ("suppression", "ledger", "lead")
+# The claim transaction's items, in the order they are sent (the caller's guard last).
+_CLAIM_ITEMS = ("suppression", "ledger", "lead", "guard")
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,19 @@ class Claim:
 
     state: ClaimState
     token: str = ""
+    # False: the caller's guard (an Update of its own, in the same transaction) failed its
+    # condition, and the claim was taken without it; the caller judges that itself.
+    guarded: bool = True
 
 
-def claim(key: DeliveryKey, sent_to: str | None = None) -> Claim:
+def claim(key: DeliveryKey, sent_to: str | None = None, guard: dict[str, Any] | None = None) -> Claim:
     """Take the right to send this email once, unless its recipient is suppressed
     or its lead was erased meanwhile (requests from other systems have no lead row).
     `sent_to`: the address SES will be given when it is not the recipient (the
-    stage's sandbox address); feedback is matched against it.
+    stage's sandbox address); feedback is matched against it. `guard`: a
+    transaction Update the claim carries (the recipient limit's count), written
+    only with the claim; if its condition alone fails, the claim is taken
+    without it and says so (`guarded` False).
 
     One transaction: the checks and the conditional claim, so a send costs one
     ledger round trip. Safe under duplicates and races.
@@ -90,6 +96,7 @@ def claim(key: DeliveryKey, sent_to: str | None = None) -> Claim:
                 {"ConditionCheck": suppression_check},
                 {"Update": ledger_update},
                 {"ConditionCheck": lead_check},
+                *({"Update": item} for item in ([guard] if guard else [])),
             ]
         )
     except client.exceptions.TransactionCanceledException as error:
@@ -100,6 +107,9 @@ def claim(key: DeliveryKey, sent_to: str | None = None) -> Claim:
             return Claim(ClaimState.SUPPRESSED)
         if "ledger" in failed:
             return _judge_existing(key)
+        if "guard" in failed:
+            taken = claim(key, sent_to)
+            return Claim(taken.state, taken.token, guarded=False)
         raise
     return Claim(ClaimState.CLAIMED, token)
 

@@ -94,3 +94,42 @@ def test_peer_validates_and_stores_like_the_api(peer, local_aws):
     for bad in ({"name": "Ada"}, {"name": "Ada", "email": "nope"}, {"name": "", "email": "a@b.co"},
                 {"name": "Ada", "email": "a@b.co", "extra": 1}, {"name": "Ada", "email": "a@b.co", "source": "X Y"}):
         assert peer.handler(api_event(bad), None)["statusCode"] == 422, bad
+
+
+# --- the pipeline bench's own bookkeeping ----------------------------------------------------------
+
+
+@pytest.fixture
+def pipeline_bench(monkeypatch) -> ModuleType:
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT))
+    return load_script("pipeline")
+
+
+def test_stage_times_are_ms_after_each_post_for_leads_with_every_email(pipeline_bench):
+    posts = {"a": (100.0, 0.030), "b": (200.0, 0.020)}
+    times = pipeline_bench.stage_times(
+        posts,
+        created={"a": 100.010, "b": 200.010},
+        claims={"a": [100.090, 100.050], "b": [200.050, 200.060]},
+        emails={"a": [100.130, 100.080], "b": [200.070]},  # b's second email never came
+        per_lead=2,
+    )
+    assert {stage: [round(v) for v in values] for stage, values in times.items()} == {
+        "POST answered": [30], "lead stored": [10], "first email claimed": [50], "first email out": [80],
+        "last email claimed": [90], "last email out": [130],
+    }
+
+
+def test_the_outbox_watch_parses_each_file_once(pipeline_bench, tmp_path, monkeypatch):
+    """The bench shares the stack's cores: a file already read is not parsed again."""
+    (tmp_path / "one.eml").write_bytes(b"Content-Type: text/plain\n\nLead id: abc\n")
+    parsed: list[object] = []
+    real = pipeline_bench.email.message_from_binary_file
+    monkeypatch.setattr(pipeline_bench.email, "message_from_binary_file",
+                        lambda handle: parsed.append(handle) or real(handle))
+    import time
+
+    done = pipeline_bench._complete_leads(tmp_path, {"abc": (0.0, 0.0)}, 2, time.time() + 1.2)  # never complete
+    assert done == {} and len(parsed) == 1
+    (tmp_path / "two.eml").write_bytes(b"Content-Type: text/plain\n\nReference: abc\n")
+    assert list(pipeline_bench._complete_leads(tmp_path, {"abc": (0.0, 0.0)}, 2, time.time() + 5)) == ["abc"]
