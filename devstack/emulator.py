@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from devstack import console, endpoints, lifeline
+from devstack import console, endpoints, lifeline, profiling
 
 
 def cache_backend_lookup() -> None:
@@ -75,7 +75,7 @@ def own_recording(name: str) -> None:
         os.environ["MOTO_RECORDER_FILEPATH"] = f"{path}.{name}"
 
 
-def serve(host: str, port: int, routes: dict[str, str] | None = None) -> None:
+def serve(host: str, port: int, routes: dict[str, str] | None = None, name: str = "") -> None:
     """moto's WSGI app on waitress rather than moto's own werkzeug server:
     werkzeug's development server closes the connection after every response,
     so every AWS call paid a TCP connect and a new thread. Waitress keeps
@@ -99,6 +99,7 @@ def serve(host: str, port: int, routes: dict[str, str] | None = None) -> None:
     threading.Thread(target=server.run, name="emulator", daemon=True).start()
     stop.wait()
     server.close()
+    profiling.dump(f"emulator-{name or 'main'}")
 
 
 def main() -> None:
@@ -112,7 +113,8 @@ def main() -> None:
     own_recording(args.name)
     routes = dict(item.split("=", 1) for item in args.route)
     lifeline.watch_parent()
-    serve(args.host, args.port, routes)
+    profiling.start()
+    serve(args.host, args.port, routes, args.name)
 
 
 if __name__ == "__main__":

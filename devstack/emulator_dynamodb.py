@@ -20,6 +20,7 @@ tables projects ALL attributes, and nothing downstream mutates a result.
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import threading
@@ -270,3 +271,105 @@ def install() -> None:
     Item.size = sized_once(Item.size)  # type: ignore[method-assign,assignment]
     for name in ATOMIC_WRITES:
         setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
+    from moto.core.serialize import BaseJSONSerializer
+
+    if not getattr(BaseJSONSerializer._serialize_type_structure, "_devstack", False):
+        BaseJSONSerializer._serialize_type_structure = plain_attribute_values(  # type: ignore[method-assign]
+            BaseJSONSerializer._serialize_type_structure
+        )
+
+
+# -- response serialisation ---------------------------------------------------------
+
+# DynamoDB's AttributeValue union as botocore's model gives it (dynamodb and dynamodbstreams
+# alike): member -> (type, the type of its list's elements).
+_ATTRIBUTE_MEMBERS = {
+    "S": ("string", None), "N": ("string", None), "B": ("blob", None),
+    "SS": ("list", "string"), "NS": ("list", "string"), "BS": ("list", "blob"),
+    "M": ("map", None), "L": ("list", "structure"), "NULL": ("boolean", None), "BOOL": ("boolean", None),
+}
+_DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
+_plain_shapes: dict[int, bool] = {}
+
+
+class _NotPlain(Exception):
+    """A value the fast path does not handle exactly as moto would: moto's serializer takes it."""
+
+
+def _is_attribute_value(shape: Any) -> bool:
+    """True for the AttributeValue shape of a model that matches _ATTRIBUTE_MEMBERS exactly."""
+    known = _plain_shapes.get(id(shape))
+    if known is None:
+        members = shape.members
+        known = set(members) == set(_ATTRIBUTE_MEMBERS) and all(
+            members[name].type_name == kind
+            and not members[name].serialization
+            and (element is None or members[name].member.type_name == element)
+            for name, (kind, element) in _ATTRIBUTE_MEMBERS.items()
+        )
+        _plain_shapes[id(shape)] = known
+    return known
+
+
+def _text(value: Any) -> Any:
+    """moto's JSON string rule (BaseJSONSerializer._serialize_type_string)."""
+    return str(value) if value not in (None, {}, []) else value
+
+
+def _blob(value: Any) -> str:
+    """moto's blob rule (ResponseSerializer._base64)."""
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    return base64.b64encode(raw).strip().decode("utf-8")
+
+
+def wire_attribute(value: Any) -> dict[str, Any]:
+    """One AttributeValue ({type: value}) as moto's JSON serializer writes it, without walking the
+    botocore shape member by member through six alias providers each (see plain_attribute_values).
+    Raises _NotPlain for anything but a one-member dict of the union."""
+    if type(value) is not dict or len(value) != 1:
+        raise _NotPlain
+    ((kind, inner),) = value.items()
+    if kind not in _ATTRIBUTE_MEMBERS:
+        raise _NotPlain
+    if inner is None:
+        return {}  # moto skips a member whose value is None
+    if kind in ("S", "N"):
+        return {kind: _text(inner)}
+    if kind in ("NULL", "BOOL"):
+        return {kind: inner}
+    if kind == "B":
+        return {kind: _blob(inner)}
+    if kind in ("SS", "NS", "BS", "L") and not isinstance(inner, list | tuple):
+        raise _NotPlain
+    if kind in ("SS", "NS"):
+        return {kind: [_text(item) for item in inner]}
+    if kind == "BS":
+        return {kind: [_blob(item) for item in inner]}
+    if kind == "L":
+        return {kind: [wire_attribute(item) for item in inner]}
+    if type(inner) is not dict:
+        raise _NotPlain
+    return {kind: {name: wire_attribute(item) for name, item in inner.items()}}
+
+
+def plain_attribute_values(serialize: Callable[..., None]) -> Callable[..., None]:
+    """BaseJSONSerializer._serialize_type_structure (moto/core/serialize.py), with DynamoDB's
+    AttributeValue written directly: moto's generic serializer looks every member of the
+    union up through XFormedAttributePicker's alias providers, ten members per attribute,
+    so answering one item cost ~150 lookups per attribute and serialising responses was the
+    largest single cost of the DynamoDB process in a burst. Same output (a one-member dict of
+    the union, strings and numbers as text, binaries base64); anything else goes to moto."""
+
+    @functools.wraps(serialize)
+    def structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if (key and shape.name == "AttributeValue" and self.service_model.service_name in _DYNAMODB_SERVICES
+                and _is_attribute_value(shape)):
+            try:
+                serialized[key] = wire_attribute(value)
+                return
+            except _NotPlain:
+                pass
+        serialize(self, serialized, value, shape, key)
+
+    structure._devstack = True  # type: ignore[attr-defined]
+    return structure

@@ -26,6 +26,9 @@ INSTALLED = textwrap.dedent(
     assert validators.deepcopy is emulator_dynamodb.clone_tree
     assert validators.DepthFirstTraverser.process is emulator_dynamodb.process
     assert validators.DepthFirstTraverser.nodes_to_be_processed is emulator_dynamodb.nodes_to_be_processed
+    from moto.core import serialize
+    assert serialize.BaseJSONSerializer._serialize_type_structure.__name__ == "structure"
+    assert serialize.BaseJSONSerializer._serialize_type_structure.__module__ == "devstack.emulator_dynamodb"
     backend = sqs_models.SQSBackend
     assert backend.is_message_valid_based_on_retention_period is emulator_sqs.retained
     assert sqs_models.unix_time.__wrapped__.__module__ == "moto.core.utils"

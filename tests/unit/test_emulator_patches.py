@@ -212,3 +212,57 @@ def test_each_validator_pass_processes_the_nodes_moto_s_would_with_the_same_func
             delattr(processor, name)
     assert emulator_dynamodb.process(validator.processors[0], object()) is None
 
+
+
+ATTRIBUTE_VALUES = [
+    {"S": "text"}, {"S": ""}, {"S": None}, {"N": "12.50"}, {"N": 3}, {"B": b"\x00\xffbin"}, {"B": "c3Ry"},
+    {"SS": ["a", "b"]}, {"NS": ["1", "2.5"]}, {"BS": [b"\x01", b"\x02\x03"]}, {"NULL": True}, {"BOOL": False},
+    {"L": [{"S": "x"}, {"N": "1"}, {"M": {"deep": {"L": [{"BOOL": True}]}}}]},
+    {"M": {"a": {"S": "1"}, "b": {"NS": ["3"]}, "c": {"M": {}}, "d": {"L": []}}},
+    {"S": "two", "N": "1"}, {"X": "unknown"}, {}, {"M": {"bad": {"Q": 1}}},
+]
+
+
+def moto_json(operation: str, result: dict, service: str = "dynamodb") -> str:
+    from moto.core.responses import ActionContext, ActionResult
+    from moto.core.serialize import JSONSerializer
+    from moto.core.utils import get_service_model
+
+    model = get_service_model(service)
+    context = ActionContext(model, model.operation_model(operation), JSONSerializer, SimpleNamespace())
+    return str(ActionResult(result).execute_result(context)[2])
+
+
+def test_attribute_values_serialise_as_moto_s_own_serializer_writes_them(monkeypatch):
+    from moto.core.serialize import BaseJSONSerializer
+
+    from devstack.emulator_dynamodb import plain_attribute_values
+
+    item = {f"a{i}": value for i, value in enumerate(ATTRIBUTE_VALUES)}
+    results = [("GetItem", {"Item": item}, "dynamodb"), ("Query", {"Items": [item, item], "Count": 2}, "dynamodb"),
+               ("GetRecords", {"Records": [{"eventName": "INSERT", "dynamodb": {"NewImage": item, "Keys": item}}]},
+                "dynamodbstreams")]
+    moto_says = [moto_json(*args) for args in results]
+    original = BaseJSONSerializer._serialize_type_structure
+    monkeypatch.setattr(BaseJSONSerializer, "_serialize_type_structure", plain_attribute_values(original))
+    assert [moto_json(*args) for args in results] == moto_says
+
+
+def test_attribute_values_skip_moto_s_member_by_member_lookups(monkeypatch):
+    """The shortcut's point: an item's attributes no longer go through the alias providers."""
+    from moto.core import serialize
+
+    from devstack.emulator_dynamodb import plain_attribute_values
+
+    looked_up = []
+    picker = serialize.XFormedAttributePicker.__call__
+    monkeypatch.setattr(serialize.XFormedAttributePicker, "__call__",
+                        lambda self, context: looked_up.append(context.key) or picker(self, context))
+    result = {"Item": {f"a{i}": {"S": str(i)} for i in range(20)}}
+    moto_json("GetItem", result)
+    assert len(looked_up) >= 20 * 10  # moto: every member of the union, for every attribute
+    looked_up.clear()
+    monkeypatch.setattr(serialize.BaseJSONSerializer, "_serialize_type_structure",
+                        plain_attribute_values(serialize.BaseJSONSerializer._serialize_type_structure))
+    moto_json("GetItem", result)
+    assert len(looked_up) < 10
