@@ -26,9 +26,13 @@ INSTALLED = textwrap.dedent(
     assert validators.deepcopy is emulator_dynamodb.clone_tree
     assert validators.DepthFirstTraverser.process is emulator_dynamodb.process
     assert validators.DepthFirstTraverser.nodes_to_be_processed is emulator_dynamodb.nodes_to_be_processed
+    assert validators.DepthFirstTraverser.traverse_node_recursively is emulator_dynamodb.traverse_node_recursively
     from moto.core import serialize
-    assert serialize.BaseJSONSerializer._serialize_type_structure.__name__ == "structure"
-    assert serialize.BaseJSONSerializer._serialize_type_structure.__module__ == "devstack.emulator_dynamodb"
+    from moto.dynamodb.parsing import ast_nodes
+    assert ast_nodes.Node.find_clauses._devstack and validators.ActionCountValidator.traverse._devstack
+    assert validators.OverlappingPathsValidator.traverse._devstack
+    structure = serialize.BaseJSONSerializer._serialize_type_structure
+    assert structure._devstack and not hasattr(structure.__wrapped__, "__wrapped__")
     backend = sqs_models.SQSBackend
     assert backend.is_message_valid_based_on_retention_period is emulator_sqs.retained
     assert sqs_models.unix_time.__wrapped__.__module__ == "moto.core.utils"

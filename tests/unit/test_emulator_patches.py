@@ -266,3 +266,120 @@ def test_attribute_values_skip_moto_s_member_by_member_lookups(monkeypatch):
                         plain_attribute_values(serialize.BaseJSONSerializer._serialize_type_structure))
     moto_json("GetItem", result)
     assert len(looked_up) < 10
+
+
+UPDATES = [
+    ("SET #n = :n, hits = if_not_exists(hits, :zero) + :one, tags = list_append(tags, :t) REMOVE gone",
+     {"#n": "name"}, {":n": {"S": "Ada"}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":t": {"L": [{"S": "b"}]}}),
+    ("SET m.#k = :v, n = n - :one ADD s :set DELETE d :del", {"#k": "key"},
+     {":v": {"S": "x"}, ":one": {"N": "1"}, ":set": {"SS": ["p"]}, ":del": {"SS": ["q"]}}),
+    ("SET tags[0] = :v REMOVE m.#o", {"#o": "other"}, {":v": {"S": "first"}}),
+]
+
+
+def walk_with(traverse, text, names, values):
+    """Validate one update with `traverse` as the traverser's walk; what every processor and hook saw, and the tree."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing import ast_nodes, validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    item = Item(DynamoType({"S": "k"}), None, {
+        "id": {"S": "k"}, "tags": {"L": [{"S": "a"}]}, "gone": {"S": "x"}, "n": {"N": "5"},
+        "m": {"M": {"other": {"S": "o"}}}, "s": {"SS": ["r"]}, "d": {"SS": ["q", "z"]}})
+    table = SimpleNamespace(table_key_attrs=["id"], attr=[{"AttributeName": "id", "AttributeType": "S"}],
+                            attribute_keys=["id"])
+    seen: list = []
+    original = ast_nodes.DepthFirstTraverser.traverse_node_recursively
+    hook = validators.ExpressionAttributeResolvingProcessor.pre_processing_of_child
+
+    def announced(self, parent, child_id):
+        seen.append(("child", type(parent).__name__, child_id))
+        return hook(self, parent, child_id)
+
+    def processed(process):
+        def spied(self, node):
+            seen.append((type(self).__name__, type(node).__name__))
+            return process(self, node)
+        return spied
+
+    ast_nodes.DepthFirstTraverser.traverse_node_recursively = traverse
+    validators.ExpressionAttributeResolvingProcessor.pre_processing_of_child = announced
+    process = ast_nodes.DepthFirstTraverser.process
+    ast_nodes.DepthFirstTraverser.process = processed(process)
+    try:
+        validated = validators.UpdateExpressionValidator(
+            UpdateExpressionParser.make(text), expression_attribute_names=names,
+            expression_attribute_values=values, item=item, table=table).validate()
+    finally:
+        ast_nodes.DepthFirstTraverser.traverse_node_recursively = original
+        validators.ExpressionAttributeResolvingProcessor.pre_processing_of_child = hook
+        ast_nodes.DepthFirstTraverser.process = process
+    return seen, tree_shape(validated)
+
+
+@pytest.mark.parametrize(("text", "names", "values"), UPDATES)
+def test_the_validators_walk_visits_and_replaces_nodes_as_moto_s_walk_does(text, names, values):
+    from moto.dynamodb.parsing import ast_nodes
+
+    from devstack.emulator_dynamodb import traverse_node_recursively
+
+    moto_walk = walk_with(ast_nodes.DepthFirstTraverser.traverse_node_recursively, text, names, values)
+    fast_walk = walk_with(traverse_node_recursively, text, names, values)
+    assert fast_walk == moto_walk
+    assert any(step[0] == "child" for step in moto_walk[0])  # the hook was exercised
+    assert len(moto_walk[0]) > 20
+
+
+CHECKED_UPDATES = [
+    *UPDATES,
+    ("SET a = :v ADD s :set ADD t :set", {}, {":v": {"S": "x"}, ":set": {"SS": ["p"]}}),  # two ADD clauses
+    ("SET a = :v SET b = :v REMOVE c REMOVE d", {}, {":v": {"S": "x"}}),  # two SET, two REMOVE
+    ("SET a = :v, a = :w", {}, {":v": {"S": "x"}, ":w": {"S": "y"}}),  # the same path twice
+    ("SET m.k = :v REMOVE m", {}, {":v": {"S": "x"}}),  # overlapping paths
+    ("SET #a = :v, #b = :w", {"#a": "x", "#b": "x"}, {":v": {"S": "x"}, ":w": {"S": "y"}}),  # one name twice
+]
+
+
+def validated(text, names, values):
+    """moto's UpdateExpressionValidator on an item: the resulting tree, or the error it raised."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    item = Item(DynamoType({"S": "k"}), None, {
+        "id": {"S": "k"}, "tags": {"L": [{"S": "a"}]}, "gone": {"S": "x"}, "n": {"N": "5"}, "hits": {"N": "1"},
+        "m": {"M": {"other": {"S": "o"}}}, "s": {"SS": ["r"]}, "d": {"SS": ["q", "z"]}})
+    table = SimpleNamespace(table_key_attrs=["id"], attr=[{"AttributeName": "id", "AttributeType": "S"}],
+                            attribute_keys=["id"])
+    try:
+        return tree_shape(validators.UpdateExpressionValidator(
+            UpdateExpressionParser.make(text), expression_attribute_names=names,
+            expression_attribute_values=values, item=item, table=table).validate())
+    except Exception as error:  # noqa: BLE001 - compared as moto raised it
+        return (type(error).__name__, str(error))
+
+
+def test_read_only_validator_passes_search_each_subtree_once_and_judge_as_moto_does(monkeypatch):
+    from moto.dynamodb.parsing import ast_nodes, validators
+
+    from devstack.emulator_dynamodb import reading_pass, remembered_clauses
+
+    searched = []
+    find_clauses = ast_nodes.Node.find_clauses
+
+    def counted(self, clause_types):
+        searched.append(self)
+        return find_clauses(self, clause_types)
+
+    monkeypatch.setattr(ast_nodes.Node, "find_clauses", counted)
+    moto_says = [validated(*update) for update in CHECKED_UPDATES]
+    moto_searches = len(searched)
+    assert sum(isinstance(outcome, tuple) for outcome in moto_says) == 5  # each bad update refused
+    searched.clear()
+    monkeypatch.setattr(ast_nodes.Node, "find_clauses", remembered_clauses(counted))
+    for name in ("ActionCountValidator", "OverlappingPathsValidator"):
+        validator = getattr(validators, name)
+        monkeypatch.setattr(validator, "traverse", reading_pass(validator.traverse))
+    assert [validated(*update) for update in CHECKED_UPDATES] == moto_says
+    assert len(searched) * 3 < moto_searches
+    assert ast_nodes.Node.find_clauses(ast_nodes.UpdateExpression([]), [ast_nodes.UpdateExpressionAddClause]) == []
