@@ -7,6 +7,7 @@ app reaches it over HTTP exactly as it reaches AWS.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -27,6 +28,37 @@ def cache_backend_lookup() -> None:
 
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules
+
+
+def listed_once(list_methods: Callable[[Any], list[str]]) -> Callable[[Any], list[str]]:
+    """moto's method_names_from_class (moto/core/utils.py), remembered per class: BaseResponse.call_action
+    (moto/core/responses.py) lists its handler's methods with inspect.getmembers, ~100 names and
+    a dir() of the class, on every request to decide whether it has a method for the action.
+    Keyed by the size of each class's namespace along the MRO too, so a method added later
+    (devstack's hooks add some at install) is listed."""
+    listed: dict[tuple[Any, ...], list[str]] = {}
+
+    def key_of(clazz: Any) -> tuple[Any, ...]:
+        return (clazz, *(len(vars(base)) for base in clazz.__mro__))
+
+    @functools.wraps(list_methods)
+    def names(clazz: Any) -> list[str]:
+        found = listed.get(key_of(clazz))
+        if found is None:
+            found = list_methods(clazz)
+            listed[key_of(clazz)] = found  # after listing: listing itself may add to a namespace
+        return list(found)
+
+    names._devstack = True  # type: ignore[attr-defined]
+    return names
+
+
+def cache_method_names() -> None:
+    from moto.core import responses
+
+    module: Any = responses
+    if not getattr(module.method_names_from_class, "_devstack", False):
+        setattr(module, "method_names_from_class", listed_once(module.method_names_from_class))  # noqa: B010
 
 
 def skip_cloudformation_warnings() -> None:
@@ -85,6 +117,7 @@ def serve(host: str, port: int, routes: dict[str, str] | None = None, name: str 
     from waitress import create_server
 
     cache_backend_lookup()
+    cache_method_names()
     skip_cloudformation_warnings()
     from devstack import emulator_dynamodb, emulator_sqs
 

@@ -264,20 +264,23 @@ def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
     if type(self).pre_processing_of_child is not DepthFirstTraverser.pre_processing_of_child:
         announce = self.pre_processing_of_child
 
+    def is_node(value: Any) -> bool:
+        kind = type(value)
+        known = _node_types.get(kind)
+        if known is None:
+            known = _node_types[kind] = isinstance(value, Node)
+        return known
+
     def walk(current: Any, index: int) -> Any:
         kind = type(current)
-        is_node = _node_types.get(kind)
-        if is_node is None:
-            is_node = _node_types[kind] = isinstance(current, Node)
-        if not is_node:
-            return current
         parent = current.parent
         children = current.children
         if children is not None:
             for position, child in enumerate(children):
                 if announce is not None:
                     announce(current, position)
-                walk(child, position)
+                if is_node(child):  # moto's walk returns anything else untouched
+                    walk(child, position)
         to_process = wanted.get(kind)
         if to_process is None:
             to_process = wanted[kind] = isinstance(current, wanted_types)
@@ -288,7 +291,7 @@ def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
                 parent.children[index] = current
         return current
 
-    return walk(node, child_id)
+    return walk(node, child_id) if is_node(node) else node
 
 
 _clauses = threading.local()
@@ -333,6 +336,60 @@ def reading_pass(traverse: Callable[[Any, Any], Any]) -> Callable[[Any, Any], An
     return run
 
 
+# The checks of an update expression that depend on nothing but its text, its names and the
+# table's key: ActionCountValidator, OverlappingPathsValidator, UpdateHashRangeKeyValidator.
+EXPRESSION_ONLY_CHECKS = frozenset({"ActionCountValidator", "OverlappingPathsValidator", "UpdateHashRangeKeyValidator"})
+CHECKED_EXPRESSIONS = 1024
+# (parsed tree's id, names, key attributes) -> that tree, for expressions that passed those checks.
+_passed: dict[tuple[Any, ...], Any] = {}
+_passed_lock = threading.Lock()
+
+
+def _passed_key(validator: Any) -> tuple[Any, ...] | None:
+    source = validator.__dict__.get("_devstack_source")
+    if source is None:
+        return None
+    names = tuple(sorted((validator.expression_attribute_names or {}).items()))
+    return (type(validator), id(source), names, tuple(validator.table.table_key_attrs))
+
+
+def remember_source(init: Callable[..., None]) -> Callable[..., None]:
+    """UpdateExpressionValidator.__init__, noting the parsed tree it was given (before its copy)."""
+
+    @functools.wraps(init)
+    def noted(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, expression, *args, **kwargs)
+        self.__dict__["_devstack_source"] = expression
+
+    noted._devstack = True  # type: ignore[attr-defined]
+    return noted
+
+
+def checked_once(self: Any) -> Any:
+    """Validator.validate (moto/dynamodb/parsing/validators.py) for update expressions, with the
+    expression-only checks skipped when this parsed expression already passed them with the
+    same names on the same key. They only read the tree (each returns the node it was given)
+    and raise on a bad expression; the app sends a few dozen expressions, each thousands of
+    times, and these three were a third of every update's validation. A parsed tree is shared
+    per text (parse_once), and held here so its id is never another tree's. A failure is not
+    remembered: a bad expression is refused every time."""
+    key = _passed_key(self)
+    source = self.__dict__.get("_devstack_source")
+    with _passed_lock:
+        passed = key is not None and _passed.get(key) is source
+    node = self.node_to_validate
+    for processor in self.processors:
+        if passed and type(processor).__name__ in EXPRESSION_ONLY_CHECKS:
+            continue
+        node = processor.traverse(node)
+    if key is not None and not passed:
+        with _passed_lock:
+            if len(_passed) >= CHECKED_EXPRESSIONS:
+                _passed.clear()
+            _passed[key] = source
+    return node
+
+
 def install() -> None:
     from moto.dynamodb import responses as responses_module
     from moto.dynamodb.models import DynamoDBBackend
@@ -359,6 +416,10 @@ def install() -> None:
     node_class: Any = ast_nodes.Node  # type: ignore[attr-defined]
     if not getattr(node_class.find_clauses, "_devstack", False):
         node_class.find_clauses = remembered_clauses(node_class.find_clauses)
+    update_validator: Any = validators.UpdateExpressionValidator
+    if not getattr(update_validator.__init__, "_devstack", False):
+        update_validator.__init__ = remember_source(update_validator.__init__)
+        update_validator.validate = checked_once
     for name in ("ActionCountValidator", "OverlappingPathsValidator"):
         validator = getattr(validators, name)
         if not getattr(validator.__dict__.get("traverse"), "_devstack", False):

@@ -56,7 +56,7 @@ def dump(name: str) -> Path | None:
     if not directory:
         return None
     sys.setprofile(None)
-    threading.setprofile(None)  # type: ignore[arg-type]
+    threading.setprofile(None)
     with _lock:
         profiles = list(_profiles)
     if not profiles:
@@ -65,7 +65,7 @@ def dump(name: str) -> Path | None:
     for profile in profiles:
         # A snapshot, not create_stats(): that disables a profiler other threads still run.
         profile.snapshot_stats()
-        snapshot = _Snapshot(dict(profile.stats))  # type: ignore[attr-defined]
+        snapshot = _Snapshot(dict(profile.stats))
         if not snapshot.stats:
             continue
         if merged is None:

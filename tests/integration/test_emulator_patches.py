@@ -14,7 +14,12 @@ from tests.support.aws import PROJECT_ROOT
 
 INSTALLED = textwrap.dedent(
     """
-    from devstack import emulator_dynamodb, emulator_sqs
+    from devstack import emulator, emulator_dynamodb, emulator_sqs
+    emulator.cache_method_names()
+    emulator.cache_method_names()
+    from moto.core import responses as core_responses
+    assert core_responses.method_names_from_class._devstack
+    assert not hasattr(core_responses.method_names_from_class.__wrapped__, "__wrapped__")
     emulator_dynamodb.install()
     emulator_sqs.install()
     emulator_sqs.install()  # twice, as a restarted hook would: no double wrapping
@@ -31,6 +36,7 @@ INSTALLED = textwrap.dedent(
     from moto.dynamodb.parsing import ast_nodes
     assert ast_nodes.Node.find_clauses._devstack and validators.ActionCountValidator.traverse._devstack
     assert validators.OverlappingPathsValidator.traverse._devstack
+    assert validators.UpdateExpressionValidator.validate is emulator_dynamodb.checked_once
     structure = serialize.BaseJSONSerializer._serialize_type_structure
     assert structure._devstack and not hasattr(structure.__wrapped__, "__wrapped__")
     backend = sqs_models.SQSBackend
@@ -47,6 +53,7 @@ def test_the_emulator_installs_every_shortcut_once():
     """What devstack.emulator.serve installs (it calls these installs) is in place."""
     source = (PROJECT_ROOT / "devstack" / "emulator.py").read_text()
     assert "emulator_dynamodb.install()" in source and "emulator_sqs.install()" in source
+    assert "cache_method_names()" in source
     result = subprocess.run([sys.executable, "-c", INSTALLED], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr

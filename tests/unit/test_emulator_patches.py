@@ -383,3 +383,62 @@ def test_read_only_validator_passes_search_each_subtree_once_and_judge_as_moto_d
     assert [validated(*update) for update in CHECKED_UPDATES] == moto_says
     assert len(searched) * 3 < moto_searches
     assert ast_nodes.Node.find_clauses(ast_nodes.UpdateExpression([]), [ast_nodes.UpdateExpressionAddClause]) == []
+
+
+def test_expression_only_checks_run_once_per_parsed_expression_names_and_key(monkeypatch):
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    from devstack import emulator_dynamodb
+
+    cls = validators.UpdateExpressionValidator
+    monkeypatch.setattr(cls, "__init__", emulator_dynamodb.remember_source(cls.__init__))
+    monkeypatch.setattr(cls, "validate", emulator_dynamodb.checked_once)
+    counted = []
+    count_traverse = validators.ActionCountValidator.traverse
+    monkeypatch.setattr(validators.ActionCountValidator, "traverse",
+                        lambda self, node: counted.append(node) or count_traverse(self, node))
+
+    def run(tree, names, keys=("id",)):
+        item = Item(DynamoType({"S": "k"}), None, {"id": {"S": "k"}})
+        table = SimpleNamespace(table_key_attrs=list(keys), attr=[], attribute_keys=list(keys))
+        values = {":v": {"S": "x"}, ":w": {"S": "y"}}
+        try:
+            return tree_shape(cls(tree, expression_attribute_names=names, expression_attribute_values=values,
+                                  item=item, table=table).validate())
+        except Exception as error:  # noqa: BLE001 - compared as moto raised it
+            return (type(error).__name__, str(error))
+
+    shared = UpdateExpressionParser.make("SET #a = :v, #b = :w")
+    first = run(shared, {"#a": "x", "#b": "y"})
+    assert run(shared, {"#a": "x", "#b": "y"}) == first and len(counted) == 1  # checked once, same tree
+    duplicate = run(shared, {"#a": "x", "#b": "x"})  # other names: checked again, and refused
+    assert duplicate[0] == "DuplicateUpdateExpression" and len(counted) == 2
+    assert run(shared, {"#a": "x", "#b": "x"}) == duplicate and len(counted) == 3  # refused every time
+    key_update = run(shared, {"#a": "id", "#b": "y"})  # the table's key: refused on this table
+    assert key_update[0] == "UpdateHashRangeKeyException"
+    assert run(shared, {"#a": "id", "#b": "y"}, keys=("pk",)) == run(shared, {"#a": "id", "#b": "y"}, keys=("pk",))
+    two_adds = UpdateExpressionParser.make("ADD s :v ADD t :w")
+    assert run(two_adds, {})[0] == "TooManyClauses" and run(two_adds, {})[0] == "TooManyClauses"
+
+
+def test_a_handler_s_methods_are_listed_as_moto_lists_them_and_a_method_added_later_is_seen():
+    from moto.core.utils import method_names_from_class
+    from moto.dynamodb.responses import DynamoHandler
+
+    from devstack.emulator import listed_once
+
+    calls = []
+    listed = listed_once(lambda clazz: calls.append(clazz) or method_names_from_class(clazz))
+    assert listed(DynamoHandler) == method_names_from_class(DynamoHandler) == listed(DynamoHandler)
+    assert "update_item" in listed(DynamoHandler) and len(calls) == 1
+
+    class Handler(DynamoHandler):
+        pass
+
+    assert "brand_new_action" not in listed(Handler)
+    Handler.brand_new_action = lambda self: None
+    assert "brand_new_action" in listed(Handler) and len(calls) == 3
+    listed(Handler).clear()  # each caller gets its own list
+    assert "brand_new_action" in listed(Handler)
