@@ -24,6 +24,7 @@ import base64
 import copy
 import functools
 import threading
+from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -390,6 +391,59 @@ def checked_once(self: Any) -> Any:
     return node
 
 
+LEXED_CONDITIONS = 512
+_lexed: dict[str, tuple[Any, ...]] = {}
+
+
+def lexed_once(lex: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """ConditionExpressionParser._lex_condition_expression (moto/dynamodb/comparisons.py), remembered
+    per condition text: the tokens depend on the text alone (names and values are resolved by
+    the later stages), and moto lexes with a dozen regular expressions per token on every
+    conditional write and every filtered query. Each call gets its own deque of tokens with
+    their own child lists (the parser consumes the deque). A text that does not lex raises
+    every time."""
+
+    @functools.wraps(lex)
+    def tokens(self: Any) -> Any:
+        text = self.condition_expression
+        found = _lexed.get(text) if isinstance(text, str) else None
+        if found is None:
+            lexed = lex(self)
+            if not isinstance(text, str):
+                return lexed
+            found = tuple(lexed)
+            if len(_lexed) >= LEXED_CONDITIONS:
+                _lexed.clear()
+            _lexed[text] = found
+        return deque(node._replace(children=list(node.children)) for node in found)
+
+    tokens._devstack = True  # type: ignore[attr-defined]
+    return tokens
+
+
+def unsorted_in_query(all_items: Callable[[Any], list[Any]]) -> Callable[[Any], list[Any]]:
+    """Table.all_items (moto/dynamodb/models/table.py), unsorted while a query runs: it sorts the
+    whole table by key (DynamoType comparisons) every time, and Table.query, which scans it
+    for candidates, then sorts those by the index's and the table's keys, an order no two
+    items share, so the first sort changes nothing but costs O(table log table) per query.
+    Scans and everything else still get moto's sorted list."""
+
+    @functools.wraps(all_items)
+    def items(self: Any) -> list[Any]:
+        if not getattr(_in_query, "active", False):
+            return all_items(self)
+        found: list[Any] = []
+        for hash_set in self.items.values():
+            if self.range_key_attr:
+                found.extend(hash_set.values())
+            else:
+                found.append(hash_set)
+        return found
+
+    items._devstack = True  # type: ignore[attr-defined]
+    return items
+
+
 def install() -> None:
     from moto.dynamodb import responses as responses_module
     from moto.dynamodb.models import DynamoDBBackend
@@ -426,6 +480,13 @@ def install() -> None:
             validator.traverse = reading_pass(validator.traverse)
     table_module.copy = _QueryCopy(copy)  # type: ignore[attr-defined,assignment]
     table_module.Table.sorted_items = sorted_items  # type: ignore[method-assign]
+    if not getattr(table_module.Table.all_items, "_devstack", False):
+        table_module.Table.all_items = unsorted_in_query(table_module.Table.all_items)  # type: ignore[method-assign]
+    from moto.dynamodb import comparisons
+
+    parser_class: Any = comparisons.ConditionExpressionParser
+    if not getattr(parser_class._lex_condition_expression, "_devstack", False):
+        parser_class._lex_condition_expression = lexed_once(parser_class._lex_condition_expression)
     table_module.Table.query = shallow_results(table_module.Table.query)  # type: ignore[method-assign]
     Item.size = sized_once(Item.size)  # type: ignore[method-assign,assignment]
     for name in ATOMIC_WRITES:

@@ -37,6 +37,10 @@ INSTALLED = textwrap.dedent(
     assert ast_nodes.Node.find_clauses._devstack and validators.ActionCountValidator.traverse._devstack
     assert validators.OverlappingPathsValidator.traverse._devstack
     assert validators.UpdateExpressionValidator.validate is emulator_dynamodb.checked_once
+    from moto.dynamodb import comparisons
+    from moto.dynamodb.models import table as table_module
+    assert comparisons.ConditionExpressionParser._lex_condition_expression._devstack
+    assert table_module.Table.all_items._devstack
     structure = serialize.BaseJSONSerializer._serialize_type_structure
     assert structure._devstack and not hasattr(structure.__wrapped__, "__wrapped__")
     backend = sqs_models.SQSBackend

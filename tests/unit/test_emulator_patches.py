@@ -442,3 +442,97 @@ def test_a_handler_s_methods_are_listed_as_moto_lists_them_and_a_method_added_la
     assert "brand_new_action" in listed(Handler) and len(calls) == 3
     listed(Handler).clear()  # each caller gets its own list
     assert "brand_new_action" in listed(Handler)
+
+
+CONDITIONS = [
+    ("attribute_not_exists(id)", None, None),
+    ("#s = :s AND (attempts < :max OR attribute_not_exists(claim_token))", {"#s": "status"},
+     {":s": {"S": "queued"}, ":max": {"N": "3"}}),
+    ("NOT contains(tags, :t) AND size(#n) > :zero", {"#n": "full_name"}, {":t": {"S": "x"}, ":zero": {"N": "0"}}),
+    ("claim_token = :token OR begins_with(id, :p)", None, {":token": {"S": "abc"}, ":p": {"S": "k"}}),
+]
+
+
+def judge(op, item):
+    try:
+        return op.expr(item)
+    except ValueError as error:  # moto's answer for size() of a missing attribute
+        return str(error)
+
+
+def test_condition_tokens_are_lexed_once_per_text_and_parse_as_moto_s(monkeypatch):
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    from devstack import emulator_dynamodb
+
+    items = [None, Item(DynamoType({"S": "k1"}), None, {"id": {"S": "k1"}, "status": {"S": "queued"},
+                                                        "attempts": {"N": "1"}, "full_name": {"S": "Ada"},
+                                                        "tags": {"SS": ["y"]}, "claim_token": {"S": "abc"}})]
+
+    def judged():
+        outcomes = []
+        for text, names, values in CONDITIONS * 2:
+            parser = ConditionExpressionParser(text, names, values)
+            op = parser.parse()
+            outcomes.append(([judge(op, item) for item in items], parser.expr_attr_names_found,
+                             parser.expr_attr_values_found))
+        return outcomes
+
+    moto_says = judged()
+    lexed = []
+    lex = ConditionExpressionParser._lex_condition_expression
+    monkeypatch.setattr(emulator_dynamodb, "_lexed", {})
+    monkeypatch.setattr(ConditionExpressionParser, "_lex_condition_expression",
+                        emulator_dynamodb.lexed_once(lambda self: lexed.append(self.condition_expression) or lex(self)))
+    assert judged() == moto_says
+    assert sorted(lexed) == sorted(text for text, _, _ in CONDITIONS)  # once each, though parsed twice
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            ConditionExpressionParser("id = :v ;", None, {":v": {"S": "x"}}).parse()
+    assert lexed.count("id = :v ;") == 2
+
+
+def test_a_query_finds_and_orders_what_moto_s_sorted_scan_does(monkeypatch):
+    import random
+
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models import table as table_module
+
+    from devstack import emulator_dynamodb
+
+    backend = dynamodb_backends["123456789012"]["eu-west-3"]
+    name = f"order-{uuid.uuid4().hex[:8]}"
+    backend.create_table(
+        name, schema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        attr=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "status", "at")],
+        throughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
+        global_indexes=[{"IndexName": "by-status", "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"},
+                                                                {"AttributeName": "at", "KeyType": "RANGE"}],
+                         "Projection": {"ProjectionType": "ALL"}}],
+        indexes=[], streams=None, billing_mode="PAY_PER_REQUEST", sse_specification=None, tags=[],
+        deletion_protection_enabled=False, warm_throughput=None)
+    rows = [(f"p{i % 7}", f"s{i}", random.choice(["queued", "sent"]), f"2026-01-0{i % 3}") for i in range(60)]
+    random.Random(7).shuffle(rows)
+    for pk, sk, status, at in rows:
+        backend.put_item(name, {"pk": {"S": pk}, "sk": {"S": sk}, "status": {"S": status}, "at": {"S": at}})
+    table = backend.get_table(name)
+
+    def answers():
+        found = []
+        asked = ((None, "pk", "p3"), ("by-status", "status", "queued"), ("by-status", "status", "sent"))
+        for index, key, value in asked:
+            for forward in (True, False):
+                results, _, _ = table.query(
+                    table_module.DynamoType({"S": value}), None, [], None, None, forward, None, index_name=index,
+                    hash_key_conditions=[(key, table_module.DynamoType({"S": value}))], range_key_conditions=[])
+                found.append([item.to_json() for item in results])
+        return found, [item.to_json() for item in table.all_items()]
+
+    moto_says = answers()
+    unsorted = emulator_dynamodb.unsorted_in_query(table_module.Table.all_items)
+    monkeypatch.setattr(table_module.Table, "all_items", unsorted)
+    monkeypatch.setattr(table_module.Table, "query", emulator_dynamodb.shallow_results(table_module.Table.query))
+    assert answers() == moto_says
+    assert any(len(answer) > 10 for answer in moto_says[0])
+    backend.delete_table(name)
