@@ -481,7 +481,7 @@ def install() -> None:
     table_module.copy = _QueryCopy(copy)  # type: ignore[attr-defined,assignment]
     table_module.Table.sorted_items = sorted_items  # type: ignore[method-assign]
     if not getattr(table_module.Table.all_items, "_devstack", False):
-        table_module.Table.all_items = unsorted_in_query(table_module.Table.all_items)  # type: ignore[method-assign]
+        table_module.Table.all_items = unsorted_in_query(table_module.Table.all_items)  # type: ignore[method-assign,assignment]
     from moto.dynamodb import comparisons
 
     parser_class: Any = comparisons.ConditionExpressionParser
