@@ -4,7 +4,9 @@ With LEADFLOW_PROFILE_DIR set, the emulator processes and the event runtime
 profile themselves from start to stop and write `<dir>/<name>-<pid>.prof`
 (pstats format, one file per process: `python -m pstats FILE`, then
 `sort tottime`, `stats 30`). Each thread gets its own profiler (cProfile
-follows only the thread that enabled it); they are merged at the end.
+follows only the thread that enabled it); they are merged at the end. Times
+are each thread's CPU time, not the wall clock, so a thread waiting for the
+GIL, a lock or a socket adds nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import os
 import pstats
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +38,7 @@ class _Snapshot:
 
 def _begin_thread(*_: Any) -> None:
     """threading.setprofile's hook: runs once in each new thread, which then profiles itself."""
-    profile = cProfile.Profile()
+    profile = cProfile.Profile(time.thread_time)
     with _lock:
         _profiles.append(profile)
     profile.enable()  # replaces this hook for the thread
