@@ -98,6 +98,66 @@ def with_routes(app: Callable[..., Iterable[bytes]], routes: dict[str, str]) -> 
     return routed
 
 
+# X-Amz-Target prefixes of the JSON-protocol services answered without Flask: DynamoDB and its streams.
+DIRECT_TARGETS = ("DynamoDB_20120810", "DynamoDBStreams_20120810")
+
+
+def signed_for_dynamodb(environ: dict[str, Any]) -> bool:
+    """True when the request's SigV4 credential scope names DynamoDB, which is how moto's
+    dispatcher (DomainDispatcherApplication.infer_service_region_host) picks DynamoDB's
+    and its streams' backends for a request to a local address (both sign as dynamodb)."""
+    try:
+        scope = environ.get("HTTP_AUTHORIZATION", "").split(",")[0].split()[1]
+        return scope.split("/")[3].lower() == "dynamodb"
+    except IndexError:
+        return False
+
+
+def direct_json_targets(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """`app`, with DynamoDB's and DynamoDB Streams' requests handed straight to moto's handler.
+
+    moto's server (moto/moto_server/werkzeug_app.py) finds each request's backend from its
+    host, path and headers, then runs it through a Flask app per service: URL-rule matching,
+    a request context, Flask-CORS and Flask's response processing, all to reach
+    DynamoHandler.dispatch for "POST /" with an X-Amz-Target header (the JSON protocol has
+    one route). Here those requests take what convert_to_flask_response (moto/core/utils.py)
+    does: the same request class, the recorder, the handler, the response as moto builds
+    it, and the CORS header Flask-CORS adds to every answer (Access-Control-Allow-Origin: *).
+    Anything else (another service, path or signing scope, a browser's Origin) goes to `app`."""
+    from botocore.exceptions import ClientError
+    from flask import Response
+    from moto import settings
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+    from moto.moto_api import recorder
+    from moto.moto_server import werkzeug_app
+
+    if settings.DISABLE_GLOBAL_CORS:
+        return app
+    handlers = dict(zip(DIRECT_TARGETS, (DynamoHandler.dispatch, DynamoDBStreamsHandler.dispatch), strict=True))
+    request_class = werkzeug_app.BackendRequest
+
+    def direct(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        dispatch = handlers.get(environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[0])
+        if (dispatch is None or environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") not in ("/", "")
+                or "HTTP_ORIGIN" in environ or "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK" in environ
+                or not signed_for_dynamodb(environ)):
+            return app(environ, start_response)
+        request = request_class(environ)
+        recorder._record_request(request)
+        try:
+            result = dispatch(request, request.raw_url, dict(request.headers))
+        except ClientError as exc:
+            result = 400, {}, exc.response["Error"]["Message"]
+        status, headers, content = result if len(result) == 3 else (200, {}, result)
+        response = Response(response=content, status=status, headers=headers)
+        if "Access-Control-Allow-Origin" not in response.headers:
+            response.headers.add("Access-Control-Allow-Origin", "*")
+        return response(environ, start_response)
+
+    return direct
+
+
 def own_recording(name: str) -> None:
     """Each process of a split emulator records to its own file (moto appends one line per
     request; two processes appending to one file could interleave): the main one to
@@ -124,7 +184,7 @@ def serve(host: str, port: int, routes: dict[str, str] | None = None, name: str 
     emulator_dynamodb.install()
     emulator_sqs.install()
     install_hooks()
-    app = with_routes(DomainDispatcherApplication(create_backend_app), routes or {})
+    app = with_routes(direct_json_targets(DomainDispatcherApplication(create_backend_app)), routes or {})
     server = create_server(app, host=host, port=port, threads=SERVER_THREADS, ident="moto")
     # Served from a daemon thread: on a signal the process ends at once,
     # long polls in flight included, as a stopped emulator should.

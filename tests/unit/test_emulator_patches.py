@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import functools
+import json
 import time
 import uuid
 from types import SimpleNamespace
@@ -536,3 +538,70 @@ def test_a_query_finds_and_orders_what_moto_s_sorted_scan_does(monkeypatch):
     assert answers() == moto_says
     assert any(len(answer) > 10 for answer in moto_says[0])
     backend.delete_table(name)
+
+
+def dynamodb_request(client, target: str, body, service: str = "dynamodb", headers: dict | None = None):
+    signed = f"AWS4-HMAC-SHA256 Credential=testing/20260101/eu-west-3/{service}/aws4_request, SignedHeaders=host, Signature=x"
+    data = body if isinstance(body, bytes) else json.dumps(body)
+    return client.post("/", data=data, headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0",
+                                                "Authorization": signed, **(headers or {})})
+
+
+def answer(response) -> tuple:
+    """What a client sees, less the request id moto draws at random."""
+    headers = sorted((k.lower(), v) for k, v in response.headers.items() if k.lower() != "x-amzn-requestid")
+    return response.status, headers, response.data
+
+
+def test_dynamodb_requests_answer_as_through_moto_s_flask_apps_and_are_recorded_alike(tmp_path, monkeypatch):
+    from moto.moto_api import recorder
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.test import Client
+
+    from devstack.emulator import direct_json_targets
+
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    routed = []
+    direct = direct_json_targets(lambda environ, start: routed.append(environ) or moto_app(environ, start))
+    table = f"direct-{uuid.uuid4().hex[:8]}"
+    created = dynamodb_request(Client(moto_app), "DynamoDB_20120810.CreateTable", {
+        "TableName": table, "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}})
+    assert created.status_code == 200
+    stream = json.loads(created.data)["TableDescription"]["LatestStreamArn"]
+    requests = [
+        ("DynamoDB_20120810.PutItem", {"TableName": table, "Item": {"id": {"S": "a"}, "n": {"N": "1"},
+                                                                    "b": {"B": "AAE="}, "tags": {"SS": ["x"]}}}),
+        ("DynamoDB_20120810.GetItem", {"TableName": table, "Key": {"id": {"S": "a"}}}),
+        ("DynamoDB_20120810.UpdateItem", {"TableName": table, "Key": {"id": {"S": "a"}}, "ReturnValues": "ALL_NEW",
+                                          "UpdateExpression": "SET m = :m", "ExpressionAttributeValues": {
+                                              ":m": {"M": {"k": {"L": [{"NULL": True}]}}}}}),
+        ("DynamoDB_20120810.PutItem", {"TableName": table, "Item": {"id": {"S": "a"}},
+                                       "ConditionExpression": "attribute_not_exists(id)"}),
+        ("DynamoDB_20120810.GetItem", {"TableName": "no-such-table", "Key": {"id": {"S": "a"}}}),
+        ("DynamoDB_20120810.NoSuchOperation", {}),
+        ("DynamoDB_20120810.GetItem", b"{not json"),
+        ("DynamoDBStreams_20120810.DescribeStream", {"StreamArn": stream}),
+        ("DynamoDBStreams_20120810.ListStreams", {"TableName": table}),
+    ]
+    monkeypatch.setattr(recorder, "_user_enabled", True)
+    answers: dict[str, list] = {"flask": [], "direct": []}
+    for target, body in requests:  # each request both ways in turn, so both see the same table
+        for name, app in (("flask", moto_app), ("direct", direct)):
+            recorder._location = str(tmp_path / name)
+            try:
+                answers[name].append(answer(dynamodb_request(Client(app), target, body)))
+            except Exception as error:  # noqa: BLE001 - moto raises out of its app (the server's 500)
+                answers[name].append(type(error).__name__)
+    assert answers["direct"] == answers["flask"]
+    assert [a[0] for a in answers["flask"]][:4] == ["200 OK", "200 OK", "200 OK", "400 BAD REQUEST"]
+    assert not routed  # none of them went through moto's dispatcher
+    assert (tmp_path / "direct").read_text() == (tmp_path / "flask").read_text() != ""
+    for other in (dict(headers={"Origin": "http://localhost"}), dict(service="sqs"),
+                  dict(headers={"Authorization": "AWS testing:x"})):
+        with contextlib.suppress(Exception):  # whatever moto makes of them
+            dynamodb_request(Client(direct), "DynamoDB_20120810.ListTables", {}, **other)
+    dynamodb_request(Client(direct), "AmazonSQS.ListQueues", {}, service="sqs")
+    assert len(routed) == 4  # a browser's request, other signing scopes and other services take moto's way
