@@ -541,7 +541,8 @@ def test_a_query_finds_and_orders_what_moto_s_sorted_scan_does(monkeypatch):
 
 
 def dynamodb_request(client, target: str, body, service: str = "dynamodb", headers: dict | None = None):
-    signed = f"AWS4-HMAC-SHA256 Credential=testing/20260101/eu-west-3/{service}/aws4_request, SignedHeaders=host, Signature=x"
+    scope = f"testing/20260101/eu-west-3/{service}/aws4_request"
+    signed = f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=x"
     data = body if isinstance(body, bytes) else json.dumps(body)
     return client.post("/", data=data, headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0",
                                                 "Authorization": signed, **(headers or {})})
