@@ -107,7 +107,7 @@ def signed_for_dynamodb(environ: dict[str, Any]) -> bool:
     dispatcher (DomainDispatcherApplication.infer_service_region_host) picks DynamoDB's
     and its streams' backends for a request to a local address (both sign as dynamodb)."""
     try:
-        scope = environ.get("HTTP_AUTHORIZATION", "").split(",")[0].split()[1]
+        scope = str(environ.get("HTTP_AUTHORIZATION", "")).split(",")[0].split()[1]
         return scope.split("/")[3].lower() == "dynamodb"
     except IndexError:
         return False
