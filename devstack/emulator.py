@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import os
+import string
 import threading
 import warnings
 from collections.abc import Callable, Iterable
@@ -59,6 +60,34 @@ def cache_method_names() -> None:
     module: Any = responses
     if not getattr(module.method_names_from_class, "_devstack", False):
         setattr(module, "method_names_from_class", listed_once(module.method_names_from_class))  # noqa: B010
+
+
+def random_string(self: Any, length: int = 20, include_digits: bool = True, lower_case: bool = False) -> str:
+    """MotoRandom.get_random_string (moto/moto_api/_internal/moto_random.py) drawing the whole string
+    with one `choices` call instead of one `choice` call per character: every response's
+    52-character x-amzn-requestid and every message id is one. Same pool, length and case, from
+    moto's own (seedable) generator."""
+    pool = string.ascii_letters + (string.digits if include_digits else "")
+    drawn = "".join(self.choices(pool, k=length))
+    return drawn.lower() if lower_case else drawn
+
+
+def receipt_handle() -> str:
+    """moto/sqs/utils.py generate_receipt_handle (185 lowercase letters, one `choice` call each), with one call."""
+    from moto.moto_api._internal import mock_random
+
+    return "".join(mock_random.choices(string.ascii_lowercase, k=RECEIPT_HANDLE_LENGTH))
+
+
+RECEIPT_HANDLE_LENGTH = 185
+
+
+def cheaper_random_strings() -> None:
+    from moto.moto_api._internal.moto_random import MotoRandom
+    from moto.sqs import models as sqs_models
+
+    MotoRandom.get_random_string = random_string  # type: ignore[method-assign]
+    setattr(sqs_models, "generate_receipt_handle", receipt_handle)  # noqa: B010 - its `from .utils import`
 
 
 def skip_cloudformation_warnings() -> None:
@@ -178,6 +207,7 @@ def serve(host: str, port: int, routes: dict[str, str] | None = None, name: str 
 
     cache_backend_lookup()
     cache_method_names()
+    cheaper_random_strings()
     skip_cloudformation_warnings()
     from devstack import emulator_dynamodb, emulator_sqs
 

@@ -17,6 +17,11 @@ INSTALLED = textwrap.dedent(
     from devstack import emulator, emulator_dynamodb, emulator_sqs
     emulator.cache_method_names()
     emulator.cache_method_names()
+    emulator.cheaper_random_strings()
+    from moto.moto_api._internal.moto_random import MotoRandom
+    from moto.sqs import models as sqs_models_for_handles
+    assert MotoRandom.get_random_string is emulator.random_string
+    assert sqs_models_for_handles.generate_receipt_handle is emulator.receipt_handle
     from moto.core import responses as core_responses
     assert core_responses.method_names_from_class._devstack
     assert not hasattr(core_responses.method_names_from_class.__wrapped__, "__wrapped__")
@@ -57,7 +62,7 @@ def test_the_emulator_installs_every_shortcut_once():
     """What devstack.emulator.serve installs (it calls these installs) is in place."""
     source = (PROJECT_ROOT / "devstack" / "emulator.py").read_text()
     assert "emulator_dynamodb.install()" in source and "emulator_sqs.install()" in source
-    assert "cache_method_names()" in source and "direct_json_targets(DomainDispatcherApplication(" in source
+    assert "cache_method_names()" in source and "cheaper_random_strings()" in source and "direct_json_targets(DomainDispatcherApplication(" in source
     result = subprocess.run([sys.executable, "-c", INSTALLED], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr

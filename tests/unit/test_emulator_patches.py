@@ -606,3 +606,24 @@ def test_dynamodb_requests_answer_as_through_moto_s_flask_apps_and_are_recorded_
             dynamodb_request(Client(direct), "DynamoDB_20120810.ListTables", {}, **other)
     dynamodb_request(Client(direct), "AmazonSQS.ListQueues", {}, service="sqs")
     assert len(routed) == 4  # a browser's request, other signing scopes and other services take moto's way
+
+
+def test_random_strings_keep_moto_s_pool_length_case_and_seed():
+    import string
+
+    from moto.moto_api._internal.moto_random import MotoRandom
+
+    from devstack.emulator import random_string, receipt_handle
+
+    seeded = [MotoRandom(42), MotoRandom(42)]
+    assert random_string(seeded[0], 52) == random_string(seeded[1], 52)  # a seeded moto stays deterministic
+    drawn = [random_string(MotoRandom(), 52) for _ in range(200)]
+    assert {len(text) for text in drawn} == {52}
+    assert set("".join(drawn)) == set(string.ascii_letters + string.digits)
+    letters = "".join(random_string(MotoRandom(), 40, include_digits=False) for _ in range(100))
+    assert set(letters) == set(string.ascii_letters)
+    lower = "".join(random_string(MotoRandom(), 40, lower_case=True) for _ in range(100))
+    assert set(lower) == set(string.ascii_lowercase + string.digits)
+    handles = [receipt_handle() for _ in range(50)]
+    assert {len(h) for h in handles} == {185} and set("".join(handles)) == set(string.ascii_lowercase)
+    assert len(set(handles)) == 50
