@@ -175,13 +175,33 @@ def _header_values(decoded: Any, raw: Any, name: str) -> list[str]:
 PARSED_MAILS = 256
 
 
+class _RawHeaders:
+    """A message's headers as the compat32 policy reads them (the raw text; undecodable bytes
+    as a Header), from a parse made with another policy: both keep the same source lines."""
+
+    def __init__(self, parsed: Any) -> None:
+        fetch = email.policy.compat32.header_fetch_parse
+        self.items = [(name, fetch(name, value)) for name, value in parsed.raw_items()]
+
+    def get_all(self, name: str, failobj: Any = None) -> Any:
+        found = [value for key, value in self.items if key.lower() == name.lower()]
+        return found or failobj
+
+
+@functools.lru_cache(maxsize=PARSED_MAILS)
+def _parsed_headers(raw_bytes: bytes) -> tuple[Any, _RawHeaders]:
+    """One headers-only parse of a mail (policy.default, which decodes), and the same headers raw:
+    every event's headers and commonHeaders come from it. The parse is only ever read."""
+    decoded = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw_bytes, headersonly=True)
+    return decoded, _RawHeaders(decoded)
+
+
 @functools.lru_cache(maxsize=PARSED_MAILS)
 def _parsed_common_headers(raw_bytes: bytes) -> str:
     """The commonHeaders of a raw message (without messageId), as JSON text so every caller gets
     its own copy. Every event of a mail (Send, Delivery, ...) carries them: parsed once per mail,
     headers only (the body never matters here), instead of a full parse per event."""
-    decoded = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw_bytes, headersonly=True)
-    raw = email.parser.BytesParser().parsebytes(raw_bytes, headersonly=True)
+    decoded, raw = _parsed_headers(raw_bytes)
     common: dict[str, Any] = {}
     for header, key in (("From", "from"), ("Reply-To", "replyTo"), ("To", "to"), ("Cc", "cc")):
         values = _header_values(decoded, raw, header)
@@ -209,8 +229,7 @@ def _split_addresses(value: str) -> list[str]:
 
 @functools.lru_cache(maxsize=PARSED_MAILS)
 def _parsed_raw_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
-    message = email.parser.BytesParser().parsebytes(raw, headersonly=True)
-    return tuple((name, str(value)) for name, value in message.items())
+    return tuple((name, str(value)) for name, value in _parsed_headers(raw)[1].items)
 
 
 def _raw_headers(raw: bytes) -> list[dict[str, str]]:

@@ -627,3 +627,42 @@ def test_random_strings_keep_moto_s_pool_length_case_and_seed():
     handles = [receipt_handle() for _ in range(50)]
     assert {len(h) for h in handles} == {185} and set("".join(handles)) == set(string.ascii_lowercase)
     assert len(set(handles)) == 50
+
+
+EIGHT_BIT = (
+    b"From: L\xc3\xa9a <alerts@leadflow.example>\r\n"
+    b"To: =?utf-8?q?Ada?= <ada@example.com>,\r\n bob@example.com\r\n"
+    b"Reply-To: \"broken\r\n name\" <x@example.com>\r\n"
+    b"Subject: caf\xe9 \xff\r\n"
+    b"Date: Tue, 01 Dec 2026 12:00:00 +0000\r\n\r\nbody\r\n"
+)
+
+
+def two_parse_headers(raw: bytes) -> tuple[dict, list]:
+    """commonHeaders and headers as devstack/ses_outbox.py read them with a parse per policy."""
+    decoded = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw, headersonly=True)
+    compat = email.parser.BytesParser().parsebytes(raw, headersonly=True)
+    common: dict = {}
+    for header, key in (("From", "from"), ("Reply-To", "replyTo"), ("To", "to"), ("Cc", "cc")):
+        values = ses_outbox._header_values(decoded, compat, header)
+        if values:
+            common[key] = [f for v in values for f in ses_outbox._split_addresses(v)]
+    date = ses_outbox._header_values(decoded, compat, "Date")
+    if date:
+        common["date"] = date[0]
+    subject = ses_outbox._header_values(decoded, compat, "Subject")
+    common["subject"] = subject[0] if subject else ""
+    return common, [{"name": n, "value": str(v)} for n, v in compat.items()]
+
+
+@pytest.mark.parametrize("raw", [MULTIPART, EIGHT_BIT])
+def test_one_parse_gives_the_headers_a_parse_per_policy_gave(raw):
+    raw = raw.replace(b"bob@", f"bob.{uuid.uuid4().hex[:6]}@".encode())  # not cached yet
+    before = ses_outbox._parsed_headers.cache_info()
+    common = ses_outbox._common_headers(SimpleNamespace(raw=raw, message_id="m-3"))
+    headers = ses_outbox._raw_headers(raw)
+    after = ses_outbox._parsed_headers.cache_info()
+    expected_common, expected_headers = two_parse_headers(raw)
+    assert common == {**expected_common, "messageId": "m-3", "subject": expected_common["subject"]}
+    assert headers == expected_headers
+    assert after.misses - before.misses == 1  # both from the one parse
