@@ -444,6 +444,50 @@ def unsorted_in_query(all_items: Callable[[Any], list[Any]]) -> Callable[[Any], 
     return items
 
 
+# Stream view types whose records show the item as it was before the write.
+OLD_IMAGE_VIEWS = frozenset({"OLD_IMAGE", "NEW_AND_OLD_IMAGES"})
+_in_update = threading.local()
+
+
+class _UpdateCopy:
+    """`copy` as moto's backend module sees it: the item itself instead of a copy of it while an
+    update runs whose old image nobody will read (see old_item_only_for_streams)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def deepcopy(self, value: Any, *args: Any) -> Any:
+        from moto.dynamodb.models.dynamo_type import Item
+
+        if getattr(_in_update, "share", False) and isinstance(value, Item):
+            return value
+        return self._real.deepcopy(value, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def old_item_only_for_streams(update_item: Callable[..., Any]) -> Callable[..., Any]:
+    """DynamoDBBackend.update_item (moto/dynamodb/models/__init__.py) deep-copies the item before
+    every update (`orig_item`), and uses the copy for one thing: the stream record's old image.
+    A table without a stream, or whose stream shows no old image (KEYS_ONLY, NEW_IMAGE: the
+    record takes only the key, which an update cannot change, and whether there was an item),
+    gets no copy; the rest are copied as before."""
+
+    @functools.wraps(update_item)
+    def update(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        table = self.get_table(table_name)
+        view = (table.stream_specification or {}).get("StreamViewType")
+        _in_update.share = table.stream_shard is None or view not in OLD_IMAGE_VIEWS
+        try:
+            return update_item(self, table_name, *args, **kwargs)
+        finally:
+            _in_update.share = False
+
+    update._devstack = True  # type: ignore[attr-defined]
+    return update
+
+
 def install() -> None:
     from moto.dynamodb import responses as responses_module
     from moto.dynamodb.models import DynamoDBBackend
@@ -489,6 +533,10 @@ def install() -> None:
         parser_class._lex_condition_expression = lexed_once(parser_class._lex_condition_expression)
     table_module.Table.query = shallow_results(table_module.Table.query)  # type: ignore[method-assign]
     Item.size = sized_once(Item.size)  # type: ignore[method-assign,assignment]
+    models_any: Any = models_module
+    if not isinstance(models_any.copy, _UpdateCopy):
+        models_any.copy = _UpdateCopy(models_any.copy)
+        DynamoDBBackend.update_item = old_item_only_for_streams(DynamoDBBackend.update_item)  # type: ignore[method-assign]
     for name in ATOMIC_WRITES:
         setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
     from moto.core.serialize import BaseJSONSerializer

@@ -46,6 +46,8 @@ INSTALLED = textwrap.dedent(
     from moto.dynamodb.models import table as table_module
     assert comparisons.ConditionExpressionParser._lex_condition_expression._devstack
     assert table_module.Table.all_items._devstack
+    assert dynamodb_models.DynamoDBBackend.update_item.__wrapped__._devstack  # under the write lock
+    assert isinstance(dynamodb_models.copy, emulator_dynamodb._UpdateCopy)
     structure = serialize.BaseJSONSerializer._serialize_type_structure
     assert structure._devstack and not hasattr(structure.__wrapped__, "__wrapped__")
     backend = sqs_models.SQSBackend

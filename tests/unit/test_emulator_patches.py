@@ -666,3 +666,65 @@ def test_one_parse_gives_the_headers_a_parse_per_policy_gave(raw):
     assert common == {**expected_common, "messageId": "m-3", "subject": expected_common["subject"]}
     assert headers == expected_headers
     assert after.misses - before.misses == 1  # both from the one parse
+
+
+def streamed_table(backend, view: str | None) -> str:
+    name = f"copy-{uuid.uuid4().hex[:8]}"
+    streams = {"StreamEnabled": True, "StreamViewType": view} if view else None
+    backend.create_table(
+        name, schema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        attr=[{"AttributeName": "id", "AttributeType": "S"}], throughput=None, global_indexes=[], indexes=[],
+        streams=streams, billing_mode="PAY_PER_REQUEST", sse_specification=None, tags=[],
+        deletion_protection_enabled=False, warm_throughput=None)
+    return name
+
+
+def update_twice(backend, name: str) -> tuple:
+    """An update that creates the item and one that changes it: what is returned, stored and streamed."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    returned = []
+    for value in ("1", "2"):
+        expression = "SET n = :n, tags = list_append(if_not_exists(tags, :e), :t)"
+        item = backend.update_item(name, {"id": {"S": "k"}}, expression, None,
+                                   {":n": {"N": value}, ":e": {"L": []}, ":t": {"L": [{"S": value}]}})
+        returned.append(item.to_json())
+    table = backend.get_table(name)
+    records = []
+    for record in (table.stream_shard.items if table.stream_shard else []):
+        # Less the time, and the size, which counts the time's digits.
+        timeless = record.record["dynamodb"].items()
+        dynamodb = {k: v for k, v in timeless if k not in ("ApproximateCreationDateTime", "SizeBytes")}
+        records.append((record.record["eventName"], dynamodb))
+    return returned, table.get_item(DynamoType({"S": "k"}), None).to_json(), records
+
+
+@pytest.mark.parametrize("view", [None, "KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"])
+def test_an_update_copies_the_item_only_when_its_stream_shows_the_old_image(monkeypatch, view):
+    from moto.dynamodb import models as models_module
+    from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import Item
+
+    from devstack import emulator_dynamodb
+
+    backend = dynamodb_backends["123456789012"]["eu-west-3"]
+    moto_says = update_twice(backend, streamed_table(backend, view))
+    copied = []
+    real_copy = models_module.copy
+
+    class Counting:
+        def deepcopy(self, value, *args):
+            copied.extend([value] if isinstance(value, Item) else [])
+            return real_copy.deepcopy(value, *args)
+
+        def __getattr__(self, name):
+            return getattr(real_copy, name)
+
+    monkeypatch.setattr(models_module, "copy", emulator_dynamodb._UpdateCopy(Counting()))
+    monkeypatch.setattr(DynamoDBBackend, "update_item", emulator_dynamodb.old_item_only_for_streams(
+        DynamoDBBackend.update_item))
+    assert update_twice(backend, streamed_table(backend, view)) == moto_says
+    assert len(copied) == (1 if view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES") else 0)  # the second update's item
+    assert emulator_dynamodb._in_update.share is False
+    if view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
+        assert moto_says[2][-1][1]["OldImage"]["n"] == {"N": "1"}  # the MODIFY: as it was
