@@ -700,6 +700,29 @@ def _hook_ses_v1(response_class: Any, backend_class: Any) -> None:
     response_class.send_email = send_email
 
 
+class _HeadersOnlyEmail:
+    """The `email` module as moto's SES models see it, parsing only the headers of a raw message:
+    SESBackend.send_raw_email (moto/ses/models.py) parses the whole message, every MIME part,
+    with email.message_from_string to read From, To, Cc and Bcc, and nothing else. A
+    headers-only parse keeps the same headers (the same parser and policy, stopping at the
+    blank line). Everything else is the real module."""
+
+    @staticmethod
+    def message_from_string(text: str, *args: Any, **kwargs: Any) -> Any:
+        return email.parser.Parser(*args, **kwargs).parsestr(text, headersonly=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(email, name)
+
+
+def parse_headers_only() -> None:
+    from moto.ses import models
+
+    module: Any = models
+    if not isinstance(module.email, _HeadersOnlyEmail):
+        module.email = _HeadersOnlyEmail()
+
+
 def install() -> None:
     from moto.ses.models import SESBackend
     from moto.ses.responses import EmailResponse
@@ -711,6 +734,7 @@ def install() -> None:
     _hook_sesv2_send(SESV2Response)
     _add_sesv2_event_destinations(SESV2Response)
     _hook_ses_v1(EmailResponse, SESBackend)
+    parse_headers_only()
     if not log.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s emulator %(message)s"))

@@ -26,6 +26,10 @@ INSTALLED = textwrap.dedent(
     assert core_responses.method_names_from_class._devstack
     assert not hasattr(core_responses.method_names_from_class.__wrapped__, "__wrapped__")
     emulator_dynamodb.install()
+    from devstack import ses_outbox
+    ses_outbox.install()
+    from moto.ses import models as ses_models
+    assert isinstance(ses_models.email, ses_outbox._HeadersOnlyEmail)
     emulator_sqs.install()
     emulator_sqs.install()  # twice, as a restarted hook would: no double wrapping
     from moto.dynamodb import models as dynamodb_models, responses

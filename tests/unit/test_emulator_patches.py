@@ -728,3 +728,35 @@ def test_an_update_copies_the_item_only_when_its_stream_shows_the_old_image(monk
     assert emulator_dynamodb._in_update.share is False
     if view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
         assert moto_says[2][-1][1]["OldImage"]["n"] == {"N": "1"}  # the MODIFY: as it was
+
+
+RAW_MAILS = [
+    MULTIPART.decode(),
+    "From: a@leadflow.example\r\nBcc: Secret <s@example.com>\r\nSubject: x\r\n\r\nbody\r\n",
+    "To: t@example.com\r\nSubject: no sender\r\n\r\nbody\r\n",
+    "From: a@leadflow.example\r\nTo: not an address\r\n\r\nbody\r\n",
+]
+
+
+def sent(backend, raw: str):
+    try:
+        message = backend.send_raw_email(source=None, destinations=[], raw_data=raw)
+        return message.source, message.destinations
+    except Exception as error:  # noqa: BLE001 - compared as moto raised it
+        return type(error).__name__, str(error)
+
+
+def test_moto_s_ses_reads_a_raw_mail_s_headers_alone_and_decides_as_before(monkeypatch):
+    from moto.ses import models
+    from moto.ses.models import ses_backends
+
+    backend = ses_backends["123456789012"]["eu-west-3"]
+    backend.verify_email_identity("a@leadflow.example")
+    moto_says = [sent(backend, raw) for raw in RAW_MAILS]
+    assert moto_says[0][1] and moto_says[2][0] == "MessageRejectedError"
+    monkeypatch.setattr(models, "email", ses_outbox._HeadersOnlyEmail())
+    assert [sent(backend, raw) for raw in RAW_MAILS] == moto_says
+    parsed = models.email.message_from_string(RAW_MAILS[0])
+    assert parsed.items() == email.message_from_string(RAW_MAILS[0]).items()
+    assert isinstance(parsed.get_payload(), str)  # the MIME parts were never parsed
+    assert models.email.utils is email.utils
