@@ -127,31 +127,33 @@ def with_routes(app: Callable[..., Iterable[bytes]], routes: dict[str, str]) -> 
     return routed
 
 
-# X-Amz-Target prefixes of the JSON-protocol services answered without Flask: DynamoDB and its streams.
-DIRECT_TARGETS = ("DynamoDB_20120810", "DynamoDBStreams_20120810")
+# X-Amz-Target prefixes of the JSON-protocol services answered without Flask, and the
+# service their requests are signed for: DynamoDB, its streams (signed as dynamodb), SQS.
+DIRECT_TARGETS = {"DynamoDB_20120810": "dynamodb", "DynamoDBStreams_20120810": "dynamodb", "AmazonSQS": "sqs"}
 
 
-def signed_for_dynamodb(environ: dict[str, Any]) -> bool:
-    """True when the request's SigV4 credential scope names DynamoDB, which is how moto's
-    dispatcher (DomainDispatcherApplication.infer_service_region_host) picks DynamoDB's
-    and its streams' backends for a request to a local address (both sign as dynamodb)."""
+def signing_service(environ: dict[str, Any]) -> str:
+    """The service a request's SigV4 credential scope names: how moto's dispatcher
+    (DomainDispatcherApplication.infer_service_region_host) picks the backend of a request to
+    a local address ("" when unsigned or unreadable)."""
     try:
         scope = str(environ.get("HTTP_AUTHORIZATION", "")).split(",")[0].split()[1]
-        return scope.split("/")[3].lower() == "dynamodb"
+        return scope.split("/")[3].lower()
     except IndexError:
-        return False
+        return ""
 
 
 def direct_json_targets(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
-    """`app`, with DynamoDB's and DynamoDB Streams' requests handed straight to moto's handler.
+    """`app`, with DynamoDB's, DynamoDB Streams' and SQS's requests handed straight to moto's handler.
 
     moto's server (moto/moto_server/werkzeug_app.py) finds each request's backend from its
     host, path and headers, then runs it through a Flask app per service: URL-rule matching,
     a request context, Flask-CORS and Flask's response processing, all to reach
-    DynamoHandler.dispatch for "POST /" with an X-Amz-Target header (the JSON protocol has
-    one route). Here those requests take what convert_to_flask_response (moto/core/utils.py)
-    does: the same request class, the recorder, the handler, the response as moto builds
-    it, and the CORS header Flask-CORS adds to every answer (Access-Control-Allow-Origin: *).
+    DynamoHandler.dispatch (or DynamoDBStreamsHandler's, SQSResponse's) for "POST /" with an
+    X-Amz-Target header (the JSON protocol has one route). Here those requests take what
+    convert_to_flask_response (moto/core/utils.py) does: the same request class, the
+    recorder, the handler, the response as moto builds it, and the CORS header Flask-CORS
+    adds to every answer (Access-Control-Allow-Origin: *).
     Anything else (another service, path or signing scope, a browser's Origin) goes to `app`."""
     from botocore.exceptions import ClientError
     from flask import Response
@@ -160,17 +162,20 @@ def direct_json_targets(app: Callable[..., Iterable[bytes]]) -> Callable[..., It
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
     from moto.moto_api import recorder
     from moto.moto_server import werkzeug_app
+    from moto.sqs.responses import SQSResponse
 
     if settings.DISABLE_GLOBAL_CORS:
         return app
-    handlers = dict(zip(DIRECT_TARGETS, (DynamoHandler.dispatch, DynamoDBStreamsHandler.dispatch), strict=True))
+    dispatchers = (DynamoHandler.dispatch, DynamoDBStreamsHandler.dispatch, SQSResponse.dispatch)
+    handlers = {target: (service, dispatch)
+                for (target, service), dispatch in zip(DIRECT_TARGETS.items(), dispatchers, strict=True)}
     request_class = werkzeug_app.BackendRequest
 
     def direct(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        dispatch = handlers.get(environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[0])
+        service, dispatch = handlers.get(environ.get("HTTP_X_AMZ_TARGET", "").partition(".")[0], ("", None))
         if (dispatch is None or environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") not in ("/", "")
                 or "HTTP_ORIGIN" in environ or "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK" in environ
-                or not signed_for_dynamodb(environ)):
+                or signing_service(environ) != service):
             return app(environ, start_response)
         request = request_class(environ)
         recorder._record_request(request)

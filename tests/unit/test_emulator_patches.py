@@ -572,6 +572,9 @@ def test_dynamodb_requests_answer_as_through_moto_s_flask_apps_and_are_recorded_
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}})
     assert created.status_code == 200
     stream = json.loads(created.data)["TableDescription"]["LatestStreamArn"]
+    queue = f"direct-{uuid.uuid4().hex[:8]}"
+    queued = dynamodb_request(Client(moto_app), "AmazonSQS.CreateQueue", {"QueueName": queue}, "sqs")
+    queue_url = json.loads(queued.data)["QueueUrl"]
     requests = [
         ("DynamoDB_20120810.PutItem", {"TableName": table, "Item": {"id": {"S": "a"}, "n": {"N": "1"},
                                                                     "b": {"B": "AAE="}, "tags": {"SS": ["x"]}}}),
@@ -586,6 +589,9 @@ def test_dynamodb_requests_answer_as_through_moto_s_flask_apps_and_are_recorded_
         ("DynamoDB_20120810.GetItem", b"{not json"),
         ("DynamoDBStreams_20120810.DescribeStream", {"StreamArn": stream}),
         ("DynamoDBStreams_20120810.ListStreams", {"TableName": table}),
+        ("AmazonSQS.GetQueueAttributes", {"QueueUrl": queue_url, "AttributeNames": ["VisibilityTimeout"]}),
+        ("AmazonSQS.ReceiveMessage", {"QueueUrl": queue_url, "WaitTimeSeconds": 0}),
+        ("AmazonSQS.GetQueueUrl", {"QueueName": "no-such-queue"}),
     ]
     monkeypatch.setattr(recorder, "_user_enabled", True)
     answers: dict[str, list] = {"flask": [], "direct": []}
@@ -593,7 +599,8 @@ def test_dynamodb_requests_answer_as_through_moto_s_flask_apps_and_are_recorded_
         for name, app in (("flask", moto_app), ("direct", direct)):
             recorder._location = str(tmp_path / name)
             try:
-                answers[name].append(answer(dynamodb_request(Client(app), target, body)))
+                service = "sqs" if target.startswith("AmazonSQS") else "dynamodb"
+                answers[name].append(answer(dynamodb_request(Client(app), target, body, service)))
             except Exception as error:  # noqa: BLE001 - moto raises out of its app (the server's 500)
                 answers[name].append(type(error).__name__)
     assert answers["direct"] == answers["flask"]
@@ -604,8 +611,11 @@ def test_dynamodb_requests_answer_as_through_moto_s_flask_apps_and_are_recorded_
                   dict(headers={"Authorization": "AWS testing:x"})):
         with contextlib.suppress(Exception):  # whatever moto makes of them
             dynamodb_request(Client(direct), "DynamoDB_20120810.ListTables", {}, **other)
-    dynamodb_request(Client(direct), "AmazonSQS.ListQueues", {}, service="sqs")
-    assert len(routed) == 4  # a browser's request, other signing scopes and other services take moto's way
+    for target, service in (("AmazonSQS.ListQueues", "sns"), ("AmazonSNS.ListTopics", "sns")):
+        with contextlib.suppress(Exception):
+            dynamodb_request(Client(direct), target, {}, service=service)
+    assert len(routed) == 5  # a browser's request, other signing scopes and other services take moto's way
+    assert answers["flask"][-1][0].startswith("400") and answers["flask"][-3][0] == "200 OK"
 
 
 def test_random_strings_keep_moto_s_pool_length_case_and_seed():
