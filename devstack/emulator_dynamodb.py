@@ -20,9 +20,11 @@ tables projects ALL attributes, and nothing downstream mutates a result.
 
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import threading
+from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -244,6 +246,248 @@ def process(self: Any, node: Any) -> Any:
     return None
 
 
+_node_types: dict[type, bool] = {}
+_wanted_by_processing: dict[tuple[type, ...], dict[type, bool]] = {}
+
+
+def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+    """DepthFirstTraverser.traverse_node_recursively (moto/dynamodb/parsing/ast_nodes.py): the same
+    walk (children first, each child announced to pre_processing_of_child, processed nodes put
+    back in their parent's place), minus its per-node costs: an ABC isinstance for "is it a
+    Node" and another for "is it one to process" at every node, and a call for every leaf
+    value. Both answers depend only on the node's class and are remembered per class. Ten
+    processors walk every update expression this way; it was a fifth of the DynamoDB process."""
+    from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node  # type: ignore[attr-defined]
+
+    wanted_types = _processing(self)[1]
+    wanted = _wanted_by_processing.setdefault(wanted_types, {})
+    announce = None
+    if type(self).pre_processing_of_child is not DepthFirstTraverser.pre_processing_of_child:
+        announce = self.pre_processing_of_child
+
+    def is_node(value: Any) -> bool:
+        kind = type(value)
+        known = _node_types.get(kind)
+        if known is None:
+            known = _node_types[kind] = isinstance(value, Node)
+        return known
+
+    def walk(current: Any, index: int) -> Any:
+        kind = type(current)
+        parent = current.parent
+        children = current.children
+        if children is not None:
+            for position, child in enumerate(children):
+                if announce is not None:
+                    announce(current, position)
+                if is_node(child):  # moto's walk returns anything else untouched
+                    walk(child, position)
+        to_process = wanted.get(kind)
+        if to_process is None:
+            to_process = wanted[kind] = isinstance(current, wanted_types)
+        if to_process:
+            current = self.process(current)
+            current.parent = parent
+            if parent:
+                parent.children[index] = current
+        return current
+
+    return walk(node, child_id) if is_node(node) else node
+
+
+_clauses = threading.local()
+
+
+def remembered_clauses(find_clauses: Callable[[Any, Any], list[Any]]) -> Callable[[Any, Any], list[Any]]:
+    """Node.find_clauses (moto/dynamodb/parsing/ast_nodes.py), answered once per node and clause
+    types while a read-only validator pass runs (see reading_pass). ActionCountValidator and
+    OverlappingPathsValidator process every UpdateExpression node, and every clause, action,
+    path and value is one (UpdateExpressionClause subclasses it): each searched its whole
+    subtree again, three times for the action count, so a validation cost O(nodes^2)."""
+
+    @functools.wraps(find_clauses)
+    def find(self: Any, clause_types: Any) -> list[Any]:
+        found: dict[tuple[int, tuple[type, ...]], tuple[Any, list[Any]]] | None = getattr(_clauses, "found", None)
+        if found is None:
+            return find_clauses(self, clause_types)
+        key = (id(self), tuple(clause_types))
+        hit = found.get(key)
+        if hit is None or hit[0] is not self:
+            hit = found[key] = (self, find_clauses(self, clause_types))
+        return list(hit[1])  # the caller's own list, as moto's is
+
+    find._devstack = True  # type: ignore[attr-defined]
+    return find
+
+
+def reading_pass(traverse: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """A validator's traverse, with find_clauses remembered for its duration: these validators
+    only read the tree (each processor returns the node it was given), so no answer changes
+    while they run; the memo ends with the pass."""
+
+    @functools.wraps(traverse)
+    def run(self: Any, node: Any) -> Any:
+        _clauses.found = {}
+        try:
+            return traverse(self, node)
+        finally:
+            _clauses.found = None
+
+    run._devstack = True  # type: ignore[attr-defined]
+    return run
+
+
+# The checks of an update expression that depend on nothing but its text, its names and the
+# table's key: ActionCountValidator, OverlappingPathsValidator, UpdateHashRangeKeyValidator.
+EXPRESSION_ONLY_CHECKS = frozenset({"ActionCountValidator", "OverlappingPathsValidator", "UpdateHashRangeKeyValidator"})
+CHECKED_EXPRESSIONS = 1024
+# (parsed tree's id, names, key attributes) -> that tree, for expressions that passed those checks.
+_passed: dict[tuple[Any, ...], Any] = {}
+_passed_lock = threading.Lock()
+
+
+def _passed_key(validator: Any) -> tuple[Any, ...] | None:
+    source = validator.__dict__.get("_devstack_source")
+    if source is None:
+        return None
+    names = tuple(sorted((validator.expression_attribute_names or {}).items()))
+    return (type(validator), id(source), names, tuple(validator.table.table_key_attrs))
+
+
+def remember_source(init: Callable[..., None]) -> Callable[..., None]:
+    """UpdateExpressionValidator.__init__, noting the parsed tree it was given (before its copy)."""
+
+    @functools.wraps(init)
+    def noted(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, expression, *args, **kwargs)
+        self.__dict__["_devstack_source"] = expression
+
+    noted._devstack = True  # type: ignore[attr-defined]
+    return noted
+
+
+def checked_once(self: Any) -> Any:
+    """Validator.validate (moto/dynamodb/parsing/validators.py) for update expressions, with the
+    expression-only checks skipped when this parsed expression already passed them with the
+    same names on the same key. They only read the tree (each returns the node it was given)
+    and raise on a bad expression; the app sends a few dozen expressions, each thousands of
+    times, and these three were a third of every update's validation. A parsed tree is shared
+    per text (parse_once), and held here so its id is never another tree's. A failure is not
+    remembered: a bad expression is refused every time."""
+    key = _passed_key(self)
+    source = self.__dict__.get("_devstack_source")
+    with _passed_lock:
+        passed = key is not None and _passed.get(key) is source
+    node = self.node_to_validate
+    for processor in self.processors:
+        if passed and type(processor).__name__ in EXPRESSION_ONLY_CHECKS:
+            continue
+        node = processor.traverse(node)
+    if key is not None and not passed:
+        with _passed_lock:
+            if len(_passed) >= CHECKED_EXPRESSIONS:
+                _passed.clear()
+            _passed[key] = source
+    return node
+
+
+LEXED_CONDITIONS = 512
+_lexed: dict[str, tuple[Any, ...]] = {}
+
+
+def lexed_once(lex: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """ConditionExpressionParser._lex_condition_expression (moto/dynamodb/comparisons.py), remembered
+    per condition text: the tokens depend on the text alone (names and values are resolved by
+    the later stages), and moto lexes with a dozen regular expressions per token on every
+    conditional write and every filtered query. Each call gets its own deque of tokens with
+    their own child lists (the parser consumes the deque). A text that does not lex raises
+    every time."""
+
+    @functools.wraps(lex)
+    def tokens(self: Any) -> Any:
+        text = self.condition_expression
+        found = _lexed.get(text) if isinstance(text, str) else None
+        if found is None:
+            lexed = lex(self)
+            if not isinstance(text, str):
+                return lexed
+            found = tuple(lexed)
+            if len(_lexed) >= LEXED_CONDITIONS:
+                _lexed.clear()
+            _lexed[text] = found
+        return deque(node._replace(children=list(node.children)) for node in found)
+
+    tokens._devstack = True  # type: ignore[attr-defined]
+    return tokens
+
+
+def unsorted_in_query(all_items: Callable[[Any], list[Any]]) -> Callable[[Any], list[Any]]:
+    """Table.all_items (moto/dynamodb/models/table.py), unsorted while a query runs: it sorts the
+    whole table by key (DynamoType comparisons) every time, and Table.query, which scans it
+    for candidates, then sorts those by the index's and the table's keys, an order no two
+    items share, so the first sort changes nothing but costs O(table log table) per query.
+    Scans and everything else still get moto's sorted list."""
+
+    @functools.wraps(all_items)
+    def items(self: Any) -> list[Any]:
+        if not getattr(_in_query, "active", False):
+            return all_items(self)
+        found: list[Any] = []
+        for hash_set in self.items.values():
+            if self.range_key_attr:
+                found.extend(hash_set.values())
+            else:
+                found.append(hash_set)
+        return found
+
+    items._devstack = True  # type: ignore[attr-defined]
+    return items
+
+
+# Stream view types whose records show the item as it was before the write.
+OLD_IMAGE_VIEWS = frozenset({"OLD_IMAGE", "NEW_AND_OLD_IMAGES"})
+_in_update = threading.local()
+
+
+class _UpdateCopy:
+    """`copy` as moto's backend module sees it: the item itself instead of a copy of it while an
+    update runs whose old image nobody will read (see old_item_only_for_streams)."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def deepcopy(self, value: Any, *args: Any) -> Any:
+        from moto.dynamodb.models.dynamo_type import Item
+
+        if getattr(_in_update, "share", False) and isinstance(value, Item):
+            return value
+        return self._real.deepcopy(value, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def old_item_only_for_streams(update_item: Callable[..., Any]) -> Callable[..., Any]:
+    """DynamoDBBackend.update_item (moto/dynamodb/models/__init__.py) deep-copies the item before
+    every update (`orig_item`), and uses the copy for one thing: the stream record's old image.
+    A table without a stream, or whose stream shows no old image (KEYS_ONLY, NEW_IMAGE: the
+    record takes only the key, which an update cannot change, and whether there was an item),
+    gets no copy; the rest are copied as before."""
+
+    @functools.wraps(update_item)
+    def update(self: Any, table_name: str, *args: Any, **kwargs: Any) -> Any:
+        table = self.get_table(table_name)
+        view = (table.stream_specification or {}).get("StreamViewType")
+        _in_update.share = table.stream_shard is None or view not in OLD_IMAGE_VIEWS
+        try:
+            return update_item(self, table_name, *args, **kwargs)
+        finally:
+            _in_update.share = False
+
+    update._devstack = True  # type: ignore[attr-defined]
+    return update
+
+
 def install() -> None:
     from moto.dynamodb import responses as responses_module
     from moto.dynamodb.models import DynamoDBBackend
@@ -264,9 +508,136 @@ def install() -> None:
     traverser: Any = validators.DepthFirstTraverser  # type: ignore[attr-defined]
     traverser.nodes_to_be_processed = nodes_to_be_processed
     traverser.process = process
+    traverser.traverse_node_recursively = traverse_node_recursively
+    from moto.dynamodb.parsing import ast_nodes
+
+    node_class: Any = ast_nodes.Node  # type: ignore[attr-defined]
+    if not getattr(node_class.find_clauses, "_devstack", False):
+        node_class.find_clauses = remembered_clauses(node_class.find_clauses)
+    update_validator: Any = validators.UpdateExpressionValidator
+    if not getattr(update_validator.__init__, "_devstack", False):
+        update_validator.__init__ = remember_source(update_validator.__init__)
+        update_validator.validate = checked_once
+    for name in ("ActionCountValidator", "OverlappingPathsValidator"):
+        validator = getattr(validators, name)
+        if not getattr(validator.__dict__.get("traverse"), "_devstack", False):
+            validator.traverse = reading_pass(validator.traverse)
     table_module.copy = _QueryCopy(copy)  # type: ignore[attr-defined,assignment]
     table_module.Table.sorted_items = sorted_items  # type: ignore[method-assign]
+    if not getattr(table_module.Table.all_items, "_devstack", False):
+        table_module.Table.all_items = unsorted_in_query(table_module.Table.all_items)  # type: ignore[method-assign,assignment]
+    from moto.dynamodb import comparisons
+
+    parser_class: Any = comparisons.ConditionExpressionParser
+    if not getattr(parser_class._lex_condition_expression, "_devstack", False):
+        parser_class._lex_condition_expression = lexed_once(parser_class._lex_condition_expression)
     table_module.Table.query = shallow_results(table_module.Table.query)  # type: ignore[method-assign]
     Item.size = sized_once(Item.size)  # type: ignore[method-assign,assignment]
+    models_any: Any = models_module
+    if not isinstance(models_any.copy, _UpdateCopy):
+        models_any.copy = _UpdateCopy(models_any.copy)
+        DynamoDBBackend.update_item = old_item_only_for_streams(DynamoDBBackend.update_item)  # type: ignore[method-assign]
     for name in ATOMIC_WRITES:
         setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
+    from moto.core.serialize import BaseJSONSerializer
+
+    if not getattr(BaseJSONSerializer._serialize_type_structure, "_devstack", False):
+        BaseJSONSerializer._serialize_type_structure = plain_attribute_values(  # type: ignore[method-assign]
+            BaseJSONSerializer._serialize_type_structure
+        )
+
+
+# -- response serialisation ---------------------------------------------------------
+
+# DynamoDB's AttributeValue union as botocore's model gives it (dynamodb and dynamodbstreams
+# alike): member -> (type, the type of its list's elements).
+_ATTRIBUTE_MEMBERS = {
+    "S": ("string", None), "N": ("string", None), "B": ("blob", None),
+    "SS": ("list", "string"), "NS": ("list", "string"), "BS": ("list", "blob"),
+    "M": ("map", None), "L": ("list", "structure"), "NULL": ("boolean", None), "BOOL": ("boolean", None),
+}
+_DYNAMODB_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
+_plain_shapes: dict[int, bool] = {}
+
+
+class _NotPlain(Exception):
+    """A value the fast path does not handle exactly as moto would: moto's serializer takes it."""
+
+
+def _is_attribute_value(shape: Any) -> bool:
+    """True for the AttributeValue shape of a model that matches _ATTRIBUTE_MEMBERS exactly."""
+    known = _plain_shapes.get(id(shape))
+    if known is None:
+        members = shape.members
+        known = set(members) == set(_ATTRIBUTE_MEMBERS) and all(
+            members[name].type_name == kind
+            and not members[name].serialization
+            and (element is None or members[name].member.type_name == element)
+            for name, (kind, element) in _ATTRIBUTE_MEMBERS.items()
+        )
+        _plain_shapes[id(shape)] = known
+    return known
+
+
+def _text(value: Any) -> Any:
+    """moto's JSON string rule (BaseJSONSerializer._serialize_type_string)."""
+    return str(value) if value not in (None, {}, []) else value
+
+
+def _blob(value: Any) -> str:
+    """moto's blob rule (ResponseSerializer._base64)."""
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    return base64.b64encode(raw).strip().decode("utf-8")
+
+
+def wire_attribute(value: Any) -> dict[str, Any]:
+    """One AttributeValue ({type: value}) as moto's JSON serializer writes it, without walking the
+    botocore shape member by member through six alias providers each (see plain_attribute_values).
+    Raises _NotPlain for anything but a one-member dict of the union."""
+    if type(value) is not dict or len(value) != 1:
+        raise _NotPlain
+    ((kind, inner),) = value.items()
+    if kind not in _ATTRIBUTE_MEMBERS:
+        raise _NotPlain
+    if inner is None:
+        return {}  # moto skips a member whose value is None
+    if kind in ("S", "N"):
+        return {kind: _text(inner)}
+    if kind in ("NULL", "BOOL"):
+        return {kind: inner}
+    if kind == "B":
+        return {kind: _blob(inner)}
+    if kind in ("SS", "NS", "BS", "L") and not isinstance(inner, list | tuple):
+        raise _NotPlain
+    if kind in ("SS", "NS"):
+        return {kind: [_text(item) for item in inner]}
+    if kind == "BS":
+        return {kind: [_blob(item) for item in inner]}
+    if kind == "L":
+        return {kind: [wire_attribute(item) for item in inner]}
+    if type(inner) is not dict:
+        raise _NotPlain
+    return {kind: {name: wire_attribute(item) for name, item in inner.items()}}
+
+
+def plain_attribute_values(serialize: Callable[..., None]) -> Callable[..., None]:
+    """BaseJSONSerializer._serialize_type_structure (moto/core/serialize.py), with DynamoDB's
+    AttributeValue written directly: moto's generic serializer looks every member of the
+    union up through XFormedAttributePicker's alias providers, ten members per attribute,
+    so answering one item cost ~150 lookups per attribute and serialising responses was the
+    largest single cost of the DynamoDB process in a burst. Same output (a one-member dict of
+    the union, strings and numbers as text, binaries base64); anything else goes to moto."""
+
+    @functools.wraps(serialize)
+    def structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if (key and shape.name == "AttributeValue" and self.service_model.service_name in _DYNAMODB_SERVICES
+                and _is_attribute_value(shape)):
+            try:
+                serialized[key] = wire_attribute(value)
+                return
+            except _NotPlain:
+                pass
+        serialize(self, serialized, value, shape, key)
+
+    structure._devstack = True  # type: ignore[attr-defined]
+    return structure

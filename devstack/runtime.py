@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from devstack import console, lifeline, stage_env
+from devstack import console, lifeline, profiling, stage_env
 from devstack.events.engine import EventRuntime, RuntimeOptions
 from infra.project import PROJECT_ROOT
 
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("botocore").setLevel(logging.WARNING)
     console.quiet_logger("devstack.runtime")
     console.quiet_app_output()
+    profiling.start()
     runtime = EventRuntime(options_from(args))
     stop = lifeline.StopSignal()
     runtime.start(prepare=install_faults)
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         args.ready_file.write_text("ready\n", encoding="utf-8")
     stop.wait()
     runtime.stop()
+    profiling.dump("runtime")
     logging.getLogger("devstack.runtime").info("event runtime stopped")
 
 

@@ -175,13 +175,33 @@ def _header_values(decoded: Any, raw: Any, name: str) -> list[str]:
 PARSED_MAILS = 256
 
 
+class _RawHeaders:
+    """A message's headers as the compat32 policy reads them (the raw text; undecodable bytes
+    as a Header), from a parse made with another policy: both keep the same source lines."""
+
+    def __init__(self, parsed: Any) -> None:
+        fetch = email.policy.compat32.header_fetch_parse
+        self.items = [(name, fetch(name, value)) for name, value in parsed.raw_items()]
+
+    def get_all(self, name: str, failobj: Any = None) -> Any:
+        found = [value for key, value in self.items if key.lower() == name.lower()]
+        return found or failobj
+
+
+@functools.lru_cache(maxsize=PARSED_MAILS)
+def _parsed_headers(raw_bytes: bytes) -> tuple[Any, _RawHeaders]:
+    """One headers-only parse of a mail (policy.default, which decodes), and the same headers raw:
+    every event's headers and commonHeaders come from it. The parse is only ever read."""
+    decoded = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw_bytes, headersonly=True)
+    return decoded, _RawHeaders(decoded)
+
+
 @functools.lru_cache(maxsize=PARSED_MAILS)
 def _parsed_common_headers(raw_bytes: bytes) -> str:
     """The commonHeaders of a raw message (without messageId), as JSON text so every caller gets
     its own copy. Every event of a mail (Send, Delivery, ...) carries them: parsed once per mail,
     headers only (the body never matters here), instead of a full parse per event."""
-    decoded = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw_bytes, headersonly=True)
-    raw = email.parser.BytesParser().parsebytes(raw_bytes, headersonly=True)
+    decoded, raw = _parsed_headers(raw_bytes)
     common: dict[str, Any] = {}
     for header, key in (("From", "from"), ("Reply-To", "replyTo"), ("To", "to"), ("Cc", "cc")):
         values = _header_values(decoded, raw, header)
@@ -209,8 +229,7 @@ def _split_addresses(value: str) -> list[str]:
 
 @functools.lru_cache(maxsize=PARSED_MAILS)
 def _parsed_raw_headers(raw: bytes) -> tuple[tuple[str, str], ...]:
-    message = email.parser.BytesParser().parsebytes(raw, headersonly=True)
-    return tuple((name, str(value)) for name, value in message.items())
+    return tuple((name, str(value)) for name, value in _parsed_headers(raw)[1].items)
 
 
 def _raw_headers(raw: bytes) -> list[dict[str, str]]:
@@ -681,6 +700,29 @@ def _hook_ses_v1(response_class: Any, backend_class: Any) -> None:
     response_class.send_email = send_email
 
 
+class _HeadersOnlyEmail:
+    """The `email` module as moto's SES models see it, parsing only the headers of a raw message:
+    SESBackend.send_raw_email (moto/ses/models.py) parses the whole message, every MIME part,
+    with email.message_from_string to read From, To, Cc and Bcc, and nothing else. A
+    headers-only parse keeps the same headers (the same parser and policy, stopping at the
+    blank line). Everything else is the real module."""
+
+    @staticmethod
+    def message_from_string(text: str, *args: Any, **kwargs: Any) -> Any:
+        return email.parser.Parser(*args, **kwargs).parsestr(text, headersonly=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(email, name)
+
+
+def parse_headers_only() -> None:
+    from moto.ses import models
+
+    module: Any = models
+    if not isinstance(module.email, _HeadersOnlyEmail):
+        module.email = _HeadersOnlyEmail()
+
+
 def install() -> None:
     from moto.ses.models import SESBackend
     from moto.ses.responses import EmailResponse
@@ -692,6 +734,7 @@ def install() -> None:
     _hook_sesv2_send(SESV2Response)
     _add_sesv2_event_destinations(SESV2Response)
     _hook_ses_v1(EmailResponse, SESBackend)
+    parse_headers_only()
     if not log.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s emulator %(message)s"))

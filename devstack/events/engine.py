@@ -144,6 +144,7 @@ class EventRuntime:
         fault injection patches the app's seams there).
         """
         options = self.options
+        clients.cheaper_user_agent()
         loaded = load_app(options.project_dir, options.stage)
         if prepare is not None:
             prepare()

@@ -14,8 +14,22 @@ from tests.support.aws import PROJECT_ROOT
 
 INSTALLED = textwrap.dedent(
     """
-    from devstack import emulator_dynamodb, emulator_sqs
+    from devstack import emulator, emulator_dynamodb, emulator_sqs
+    emulator.cache_method_names()
+    emulator.cache_method_names()
+    emulator.cheaper_random_strings()
+    from moto.moto_api._internal.moto_random import MotoRandom
+    from moto.sqs import models as sqs_models_for_handles
+    assert MotoRandom.get_random_string is emulator.random_string
+    assert sqs_models_for_handles.generate_receipt_handle is emulator.receipt_handle
+    from moto.core import responses as core_responses
+    assert core_responses.method_names_from_class._devstack
+    assert not hasattr(core_responses.method_names_from_class.__wrapped__, "__wrapped__")
     emulator_dynamodb.install()
+    from devstack import ses_outbox
+    ses_outbox.install()
+    from moto.ses import models as ses_models
+    assert isinstance(ses_models.email, ses_outbox._HeadersOnlyEmail)
     emulator_sqs.install()
     emulator_sqs.install()  # twice, as a restarted hook would: no double wrapping
     from moto.dynamodb import models as dynamodb_models, responses
@@ -26,6 +40,20 @@ INSTALLED = textwrap.dedent(
     assert validators.deepcopy is emulator_dynamodb.clone_tree
     assert validators.DepthFirstTraverser.process is emulator_dynamodb.process
     assert validators.DepthFirstTraverser.nodes_to_be_processed is emulator_dynamodb.nodes_to_be_processed
+    assert validators.DepthFirstTraverser.traverse_node_recursively is emulator_dynamodb.traverse_node_recursively
+    from moto.core import serialize
+    from moto.dynamodb.parsing import ast_nodes
+    assert ast_nodes.Node.find_clauses._devstack and validators.ActionCountValidator.traverse._devstack
+    assert validators.OverlappingPathsValidator.traverse._devstack
+    assert validators.UpdateExpressionValidator.validate is emulator_dynamodb.checked_once
+    from moto.dynamodb import comparisons
+    from moto.dynamodb.models import table as table_module
+    assert comparisons.ConditionExpressionParser._lex_condition_expression._devstack
+    assert table_module.Table.all_items._devstack
+    assert dynamodb_models.DynamoDBBackend.update_item.__wrapped__._devstack  # under the write lock
+    assert isinstance(dynamodb_models.copy, emulator_dynamodb._UpdateCopy)
+    structure = serialize.BaseJSONSerializer._serialize_type_structure
+    assert structure._devstack and not hasattr(structure.__wrapped__, "__wrapped__")
     backend = sqs_models.SQSBackend
     assert backend.is_message_valid_based_on_retention_period is emulator_sqs.retained
     assert sqs_models.unix_time.__wrapped__.__module__ == "moto.core.utils"
@@ -40,6 +68,8 @@ def test_the_emulator_installs_every_shortcut_once():
     """What devstack.emulator.serve installs (it calls these installs) is in place."""
     source = (PROJECT_ROOT / "devstack" / "emulator.py").read_text()
     assert "emulator_dynamodb.install()" in source and "emulator_sqs.install()" in source
+    assert "cache_method_names()" in source and "cheaper_random_strings()" in source
+    assert "direct_json_targets(DomainDispatcherApplication(" in source
     result = subprocess.run([sys.executable, "-c", INSTALLED], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
