@@ -164,6 +164,13 @@ def reconcile_callbacks(report: Report, states: list[dict[str, Any]], acknowledg
         s["id"] for s in states if (s.get("callback") or {}).get("acknowledged") != s["status"]
         or not any(e["notification_id"] == s["id"] and e["status"] == s["status"] for e in acknowledged)
     )
+    lost = set(report.callbacks_lost)
+    # What the sender's side shows for each lost one, so a failed soak says where it stopped.
+    report.lost_callback_details = [
+        f"{s['id']}: status {s['status']}, callback {json.dumps(s.get('callback'))}, acknowledged "
+        f"{[e['status'] for e in acknowledged if e['notification_id'] == s['id']]}"
+        for s in states if s["id"] in lost
+    ]
     for state in states:
         ranks = [DeliveryStatus(e["status"]).rank for e in acknowledged if e["notification_id"] == state["id"]]
         if ranks != sorted(set(ranks)):
@@ -186,6 +193,7 @@ class Report:
     notifications: int = 0
     callbacks_acknowledged: int = 0
     callbacks_lost: list[str] = field(default_factory=list)
+    lost_callback_details: list[str] = field(default_factory=list)
     callbacks_duplicated: list[str] = field(default_factory=list)
     callbacks_out_of_order: list[str] = field(default_factory=list)
 
@@ -217,6 +225,7 @@ class Report:
         lines += [f"| {name} | {count} |" for name, count in rows]
         for reason, count in self.failed_reasons.most_common():
             lines.append(f"| failed: {reason[:70]} | {count} |")
+        lines += [f"lost callback: {detail}" for detail in self.lost_callback_details]
         return "\n".join(lines)
 
 

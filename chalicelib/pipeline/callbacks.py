@@ -43,7 +43,8 @@ SIGNATURE_HEADER = "Leadflow-Signature"
 EVENT_TYPE = "notification.status"
 # Longer than a post can take (core/webhooks.POST_TIMEOUT_SECONDS), so a lease never ends mid-post.
 LEASE_SECONDS = 30
-# Another worker holds the lease (a duplicate message): look again soon.
+# Another worker holds the lease (a duplicate message, or the next status): look again when
+# its lease runs out, and no sooner than this.
 BUSY_RETRY_SECONDS = 2
 RETRYABLE_STATUSES = frozenset({408, 429})
 
@@ -176,15 +177,22 @@ def handle_record(body: str, receipt_handle: str, receive_count: int) -> bool:
     except (ValueError, Refused) as error:
         dead_letter(body, str(error))
         return True
-    if result is CallbackResult.BUSY:
-        _come_back_in(receipt_handle, BUSY_RETRY_SECONDS)
-        return False
-    if result is not CallbackResult.RETRY:
+    if result not in (CallbackResult.BUSY, CallbackResult.RETRY):
         return True
-    delay = retry_delay(receive_count)
+    record = notifications.get(str(message.get("notification_id", ""))) or {}
+    if result is CallbackResult.BUSY:
+        # Waiting for another worker's post is no attempt of this one: it uses none of the
+        # retries, and it comes back once that lease can have ended, not every few seconds
+        # (each receive counts towards the queue's own maxReceiveCount).
+        wait = notifications.lease_left(record) + 1
+        _come_back_in(receipt_handle, int(min(LEASE_SECONDS + 1, max(BUSY_RETRY_SECONDS, wait))))
+        return False
+    # The schedule counts this notification's failed posts, not the message's receives
+    # (a receive spent waiting for the lease posts nothing).
+    attempts = notifications.failed_posts(record) or receive_count
+    delay = retry_delay(attempts)
     if delay is None:
-        record = notifications.get(str(message.get("notification_id", ""))) or {}
-        dead_letter(body, f"no 2xx after {receive_count} attempts: {record.get('cb_last_error', 'no answer')}")
+        dead_letter(body, f"no 2xx after {attempts} attempts: {record.get('cb_last_error', 'no answer')}")
         return True
     _come_back_in(receipt_handle, delay)
     return False

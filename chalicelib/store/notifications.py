@@ -152,12 +152,14 @@ def take_lease(notification_id: str, token: str, seconds: int) -> bool:
 
 
 def release_lease(notification_id: str, token: str, note: str | None = None) -> None:
+    """Give the lease back; with a `note` (why the post failed), count one more failed post."""
     client = aws.dynamodb()
     update = "REMOVE cb_lease_until, cb_lease_token"
     values: dict[str, Any] = {":token": token}
     if note is not None:
-        update = "SET cb_last_error = :note " + update
+        update = "SET cb_last_error = :note ADD cb_failures :one " + update
         values[":note"] = note
+        values[":one"] = 1
     # A failed condition: the lease ran out and another worker took it; nothing of ours to give back.
     with contextlib.suppress(client.exceptions.ConditionalCheckFailedException):
         client.update_item(
@@ -169,6 +171,16 @@ def release_lease(notification_id: str, token: str, note: str | None = None) -> 
         )
 
 
+def failed_posts(record: dict[str, Any]) -> int:
+    """Posts that failed in a row since the last acknowledged one (the retry schedule's count)."""
+    return int(record.get("cb_failures", 0))
+
+
+def lease_left(record: dict[str, Any]) -> float:
+    """Seconds until the lease another worker holds runs out (0: none held)."""
+    return max(0.0, float(record.get("cb_lease_until", 0)) - now_epoch())
+
+
 def acknowledge(notification_id: str, token: str, status: DeliveryStatus, event_id: str) -> bool:
     """The receiver took `status`'s event: record it and give the lease back, in one write."""
     client = aws.dynamodb()
@@ -178,7 +190,7 @@ def acknowledge(notification_id: str, token: str, status: DeliveryStatus, event_
             Key={"id": {"S": notification_id}},
             UpdateExpression=(
                 "SET acked = :status, acked_rank = :rank, acked_event = :event, acked_at = :at "
-                "REMOVE cb_lease_until, cb_lease_token, cb_last_error"
+                "REMOVE cb_lease_until, cb_lease_token, cb_last_error, cb_failures"
             ),
             ConditionExpression="cb_lease_token = :token",
             ExpressionAttributeValues=to_item(

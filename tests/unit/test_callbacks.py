@@ -152,6 +152,28 @@ def test_one_post_at_a_time_per_notification(api_client, local_aws):
         assert receiver.requests == []
 
 
+def test_waiting_for_another_worker_s_post_uses_none_of_the_retries(api_client, local_aws, monkeypatch):
+    """Two statuses close together (sent, then delivered) take turns at the lease: receives spent
+    waiting for it are no failed posts. A callback that came round 9 times while waiting, then
+    met one 500, is retried on schedule, never dead-lettered for attempts it did not make."""
+    waits: list[int] = []
+    monkeypatch.setattr(callbacks, "_come_back_in", lambda _handle, seconds: waits.append(seconds))
+    with running_receiver(script=[500]) as receiver:
+        notification_id = order_with_callback(api_client, receiver)
+        run_worker(local_aws)
+        message = queued_callbacks(local_aws)
+        assert notifications.take_lease(notification_id, "someone-else", 30)
+        assert run_callbacks(message, 8)["batchItemFailures"]  # busy: comes back...
+        assert 28 <= waits[-1] <= 31  # ...when that lease can have ended, not in 2 s
+        notifications.release_lease(notification_id, "someone-else")
+        assert run_callbacks(message, 9)["batchItemFailures"]  # its first post: a 500, retried
+        assert waits[-1] == callbacks.retry_delay(1)
+        assert receive_all(local_aws["CALLBACKS_DLQ"]) == []
+        assert run_callbacks(message, 10) == {"batchItemFailures": []}
+        assert [(r.json["status"], r.answered) for r in receiver.requests] == [("sent", 500), ("sent", 200)]
+    assert notifications.failed_posts(notifications.get(notification_id) or {}) == 0  # reset by the 2xx
+
+
 def test_the_history_is_in_order_whatever_order_it_is_observed_in(api_client, local_aws):
     notification_id = post(api_client, ORDER).json_body["id"]
     record_statuses(notification_id, DeliveryStatus.DELIVERED, DeliveryStatus.SENT, DeliveryStatus.DELIVERED)
