@@ -182,10 +182,11 @@ def handle_record(body: str, receipt_handle: str, receive_count: int) -> bool:
     record = notifications.get(str(message.get("notification_id", ""))) or {}
     if result is CallbackResult.BUSY:
         # Waiting for another worker's post is no attempt of this one: it uses none of the
-        # retries, and it comes back once that lease can have ended, not every few seconds
-        # (each receive counts towards the queue's own maxReceiveCount).
-        wait = notifications.lease_left(record) + 1
-        _come_back_in(receipt_handle, int(min(LEASE_SECONDS + 1, max(BUSY_RETRY_SECONDS, wait))))
+        # retries. It looks again soon (a post takes milliseconds), then less and less often,
+        # never later than that lease's end: a holder that died keeps its lease until then,
+        # and every receive counts towards the queue's own maxReceiveCount.
+        backoff = BUSY_RETRY_SECONDS * 2 ** min(max(receive_count - 1, 0), 4)
+        _come_back_in(receipt_handle, int(min(backoff, notifications.lease_left(record) + 1)) or 1)
         return False
     # The schedule counts this notification's failed posts, not the message's receives
     # (a receive spent waiting for the lease posts nothing).
