@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.aws import provisioned_moto
+from tests.support.aws import provisioned_moto, reset_app_caches
 
 
 @pytest.fixture(scope="module")
@@ -31,3 +31,11 @@ def admin_client(shared_aws: dict[str, str], tmp_path_factory: pytest.TempPathFa
 
     with Client(app_module.app, stage_name="local", project_dir=str(tmp_path_factory.mktemp("proj"))) as client:
         yield client
+
+
+@pytest.fixture
+def five_per_ten_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The submission rate limit at 5 per 10 minutes."""
+    monkeypatch.setenv("RATE_LIMIT_MAX", "5")
+    monkeypatch.setenv("RATE_LIMIT_WINDOW_SECONDS", "600")
+    reset_app_caches()

@@ -16,8 +16,7 @@ import boto3
 import pytest
 
 from chalicelib.api import leads as leads_api
-from chalicelib.store import rate_limits
-from tests.support.aws import reset_app_caches
+from tests.support.limits import at
 
 HEADERS = {"content-type": "application/json"}
 
@@ -74,17 +73,6 @@ def test_idempotency_records_hold_keyed_digests(local_aws):
 
 
 # --- the rate limit ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def five_per_ten_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RATE_LIMIT_MAX", "5")
-    monkeypatch.setenv("RATE_LIMIT_WINDOW_SECONDS", "600")
-    reset_app_caches()
-
-
-def at(monkeypatch: pytest.MonkeyPatch, moment: float) -> None:
-    monkeypatch.setattr(rate_limits, "now_epoch", lambda: moment)
 
 
 def statuses(count: int, client: str = "198.51.100.1") -> list[int]:

@@ -19,6 +19,7 @@ import pytest
 from chalicelib.api import leads as leads_api
 from chalicelib.store import rate_limits
 from tests.support.aws import reset_app_caches
+from tests.support.limits import at
 
 HEADERS = {"content-type": "application/json"}
 
@@ -44,17 +45,6 @@ def calls(local_aws: dict[str, str]) -> Iterator[list[tuple[str, str]]]:
 def post(client: str = "198.51.100.1") -> int:
     body = {"name": "Ada", "email": f"ada.{uuid.uuid4().hex[:6]}@example.com"}
     return int(leads_api.create_lead(HEADERS, json.dumps(body).encode(), client).status_code)
-
-
-@pytest.fixture
-def five_per_ten_minutes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RATE_LIMIT_MAX", "5")
-    monkeypatch.setenv("RATE_LIMIT_WINDOW_SECONDS", "600")
-    reset_app_caches()
-
-
-def at(monkeypatch: pytest.MonkeyPatch, moment: float) -> None:
-    monkeypatch.setattr(rate_limits, "now_epoch", lambda: moment)
 
 
 def limiter_calls(calls: list[tuple[str, str]], env: dict[str, str]) -> list[str]:
