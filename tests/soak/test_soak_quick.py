@@ -34,3 +34,28 @@ def test_quick_soak_loses_nothing_duplicates_nothing_and_logs_no_personal_data()
     assert report.callbacks_acknowledged >= report.notifications
     assert report.log_lines > 100  # the scan read the stack's output
     assert report.personal_data_in_logs == []
+
+
+def test_callback_reconciliation_accepts_the_same_event_again_and_nothing_else():
+    from devstack.soak import Report, reconcile_callbacks
+
+    def event(status: str, time: str = "t1", notification: str = "ntf_1") -> dict:
+        return {"id": f"evt_{notification}_{status}", "notification_id": notification, "status": status, "time": time}
+
+    def state(status: str, acknowledged: str, notification: str = "ntf_1") -> dict:
+        return {"id": notification, "status": status, "callback": {"acknowledged": acknowledged}}
+
+    sent, delivered = event("sent"), event("delivered")
+    report = Report()
+    reconcile_callbacks(report, [state("delivered", "delivered")], [sent, delivered], [dict(delivered)])
+    assert (report.callbacks_redelivered, report.callbacks_duplicated, report.callbacks_lost,
+            report.callbacks_out_of_order) == (1, [], [], [])
+
+    report = Report()  # the same id with other content: the receiver's de-duplication would drop a change
+    reconcile_callbacks(report, [state("delivered", "delivered")], [sent, delivered], [event("delivered", "t2")])
+    assert report.callbacks_duplicated == [delivered["id"]]
+
+    report = Report()  # older after newer, and a latest status never acknowledged
+    reconcile_callbacks(report, [state("delivered", "sent"), state("sent", "sent", "ntf_2")],
+                        [delivered, sent, event("sent", notification="ntf_2")], [])
+    assert report.callbacks_out_of_order == ["ntf_1"] and report.callbacks_lost == ["ntf_1"]
