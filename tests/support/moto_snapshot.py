@@ -49,25 +49,28 @@ def _locks_copied_as_new() -> Iterator[None]:
                 copyreg.dispatch_table[kind] = previous
 
 
+def _copied(backends: Backends) -> dict[tuple[int, str, str], Any]:
+    """Each entry's backend, deep-copied in one deepcopy call: objects two services share stay shared."""
+    with _locks_copied_as_new():
+        return copy.deepcopy({key: backend for key, (_, backend) in backends.items()})
+
+
 def take() -> Backends:
     """A deep copy of every region's backend of every service in use (one copy, shared references kept)."""
-    found: dict[tuple[int, str, str], tuple[BackendDict[Any], Any]] = {}
+    found: Backends = {}
     for backend_dict in list(BackendDict._instances):  # type: ignore[misc]
         if backend_dict.service_name in LEFT_OUT:
             continue
         for account, per_account in dict.items(backend_dict):
             for region, backend in dict.items(per_account):
                 found[(id(backend_dict), account, region)] = (backend_dict, backend)
-    with _locks_copied_as_new():
-        # One deepcopy call for all of them: objects two services share stay shared.
-        copies = copy.deepcopy({key: backend for key, (_, backend) in found.items()})
+    copies = _copied(found)
     return {key: (found[key][0], copies[key]) for key in found}
 
 
 def restore(snapshot: Backends) -> None:
     """Put a fresh copy of `snapshot` into the (freshly reset) backends of the active mock."""
-    with _locks_copied_as_new():
-        copies = copy.deepcopy({key: backend for key, (_, backend) in snapshot.items()})
+    copies = _copied(snapshot)
     for key, (backend_dict, _) in snapshot.items():
         _, account, region = key
         per_account = backend_dict[account]  # creates the account's (empty) backend map
