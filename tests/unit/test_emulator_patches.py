@@ -770,3 +770,21 @@ def test_moto_s_ses_reads_a_raw_mail_s_headers_alone_and_decides_as_before(monke
     assert parsed.items() == email.message_from_string(RAW_MAILS[0]).items()
     assert isinstance(parsed.get_payload(), str)  # the MIME parts were never parsed
     assert models.email.utils is email.utils
+
+
+def test_every_botocore_session_shares_one_loader_and_sees_the_same_data(monkeypatch):
+    import boto3
+    import botocore.loaders
+    import botocore.session
+
+    from devstack.emulator import share_botocore_data
+
+    regions = boto3.Session().get_available_regions("ec2")
+    first = botocore.session.Session().get_component("data_loader")
+    assert botocore.session.Session().get_component("data_loader") is not first  # botocore's own way
+    monkeypatch.setattr(botocore.session, "create_loader", botocore.loaders.create_loader)
+    share_botocore_data()
+    share_botocore_data()  # once is enough: a second call keeps the same loader
+    shared = botocore.session.Session().get_component("data_loader")
+    assert botocore.session.Session().get_component("data_loader") is shared
+    assert boto3.Session().get_available_regions("ec2") == regions and "eu-west-3" in regions
