@@ -65,12 +65,19 @@ def watch_parent() -> None:
 
 class StopSignal:
     """SIGINT or SIGTERM, caught from the moment this is made: a child of the stack
-    (emulator, runtime, mail viewer) serves until one arrives, then cleans up."""
+    (emulator, runtime, mail viewer) serves until one arrives, then cleans up.
+    `received` says which arrived first (the runtime stops differently on each)."""
 
     def __init__(self) -> None:
         self._stopped = threading.Event()
+        self.received: int | None = None
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: self._stopped.set())
+            signal.signal(sig, self._caught)
+
+    def _caught(self, signum: int, _frame: object) -> None:
+        if self.received is None:
+            self.received = signum
+        self._stopped.set()
 
     def wait(self) -> None:
         self._stopped.wait()

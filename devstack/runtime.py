@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -77,7 +78,9 @@ def main(argv: list[str] | None = None) -> None:
         args.ready_file.parent.mkdir(parents=True, exist_ok=True)
         args.ready_file.write_text("ready\n", encoding="utf-8")
     stop.wait()
-    runtime.stop()
+    # SIGINT is the whole stack stopping (devstack.stack), the emulator with it: nothing a
+    # receive brings after now can be handed back, so the receives in flight are not waited for.
+    runtime.stop(wait_for_receives=stop.received != signal.SIGINT)
     profiling.dump("runtime")
     logging.getLogger("devstack.runtime").info("event runtime stopped")
 

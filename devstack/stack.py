@@ -182,6 +182,10 @@ def serves_html(url: str, timeout: float = 2) -> bool:
         return False
 
 
+def is_runtime(process: subprocess.Popen[bytes]) -> bool:
+    return "devstack.runtime" in list(map(str, process.args))  # type: ignore[arg-type]
+
+
 @dataclass
 class LocalStack:
     config: StackConfig = field(default_factory=StackConfig)
@@ -249,21 +253,17 @@ class LocalStack:
                 wait_for_http(url + "/moto-api/", 30, emulator)
             self.env.update(provision(self.config.aws_endpoint, self.config.stage))
             self.aws_only = aws_only_resources(self.config.aws_endpoint, self.config.stage)
-            # Started now and waited for last: it loads while the runtime and the API start.
+            # The viewer, the API and the runtime load side by side; start() returns once all
+            # three answer, so nothing is posted before every handler is subscribed.
             viewer = self.spawn_viewer() if self.config.with_viewer else None
+            if self.config.captcha:
+                self.start_captcha()
+            api = self.spawn_api() if self.config.with_api else None
             if self.config.with_runtime:
                 self.start_runtime()
             if viewer is not None:
                 wait_for_http(self.config.mail_url + "/api/health", 60, viewer)
-            if self.config.captcha:
-                self.start_captcha()
-            if self.config.with_api:
-                api = self.spawn(
-                    [
-                        sys.executable, "-m", "devstack.api", "--stage", self.config.stage,
-                        "--host", self.config.host, "--port", str(self.config.api_port), "--no-autoreload",
-                    ]
-                )
+            if api is not None:
                 wait_for_http(self.config.api_url + "/health", 60, api)
         except BaseException:
             self.stop()
@@ -282,6 +282,15 @@ class LocalStack:
         started.append((self.config.aws_endpoint, main))
         self.emulator_count = len(started)
         return started
+
+    def spawn_api(self) -> subprocess.Popen[bytes]:
+        """`chalice local` for the stage (devstack/api.py), not yet waited for."""
+        return self.spawn(
+            [
+                sys.executable, "-m", "devstack.api", "--stage", self.config.stage,
+                "--host", self.config.host, "--port", str(self.config.api_port), "--no-autoreload",
+            ]
+        )
 
     def spawn_viewer(self) -> subprocess.Popen[bytes]:
         """The mail viewer (devstack/mailviewer), on loopback."""
@@ -342,7 +351,7 @@ class LocalStack:
     def restart_runtime(self, stop_signal: int = signal.SIGTERM) -> subprocess.Popen[bytes]:
         """Stop the event runtime (as Ctrl-C would, or with SIGKILL as a crash would) and
         start it again: streams resume from their checkpoints, queues keep what was not done."""
-        for process in [p for p in self.processes if "devstack.runtime" in list(map(str, p.args))]:  # type: ignore[arg-type]
+        for process in [p for p in self.processes if is_runtime(p)]:
             if process.poll() is None:
                 os.killpg(process.pid, stop_signal)
                 process.wait(timeout=30)
@@ -364,8 +373,10 @@ class LocalStack:
     def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
         for process in processes:
             if process.poll() is None:
+                # SIGINT tells the runtime that the emulator goes too (devstack/runtime.py);
+                # SIGTERM, as restart_runtime sends, that its queues live on.
                 try:
-                    os.killpg(process.pid, signal.SIGTERM)
+                    os.killpg(process.pid, signal.SIGINT if is_runtime(process) else signal.SIGTERM)
                 except ProcessLookupError:
                     continue
         for process in processes:

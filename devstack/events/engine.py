@@ -166,17 +166,20 @@ class EventRuntime:
         log.info("event runtime up: %d handler(s) of %s, stage %s", started, loaded.app.app_name, options.stage)
         return started
 
-    def stop(self, grace_seconds: float = 5.0) -> None:
+    def stop(self, grace_seconds: float = 5.0, wait_for_receives: bool = True) -> None:
         """Stop polling and let work under way finish (up to `grace_seconds`).
 
         Queue receivers end their current receive and hand back what arrives
         after the stop, so nothing waits out a visibility timeout because of a
-        restart. Stream pollers hold no messages: they simply stop; the
-        checkpoint covers every batch that finished.
+        restart; without `wait_for_receives` (the emulator stops too) their
+        long polls are left to it. Stream pollers hold no messages: they simply
+        stop; the checkpoint covers every batch that finished.
         """
         self.stop_event.set()
         deadline = time.monotonic() + max(grace_seconds, RECEIVE_WAIT_SECONDS + 1.0)
         if not wait_for_idle(grace_seconds):
             log.warning("stopping with a handler still running")
+        if not wait_for_receives:
+            return
         for receiver in self.receivers:
             receiver.join(deadline)

@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     configure_app_environment(args.stage)
     server = make_server(args.host, args.port, args.outbox, args.stage, args.api_url, args.stack_started)
     stop = lifeline.StopSignal()
-    threading.Thread(target=server.serve_forever, name="mailviewer", daemon=True).start()
+    # A short poll interval: shutdown() waits for the loop to notice (0.5 s by default).
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="mailviewer", daemon=True).start()
     stop.wait()
     server.shutdown()
     server.server_close()
