@@ -311,12 +311,34 @@ def settled(expected: list[Expected], rows: dict[str, dict[str, Any]]) -> bool:
     return all(rows.get(e.delivery_id, {}).get("status") in DONE_STATUSES for e in expected)
 
 
+def waiting_for_a_redrive(sqs: Any, queue_url: str, dlq_url: str) -> bool:
+    """True when the notifications queue holds nothing at all (visible, in flight or delayed)
+    and its dead-letter queue holds something: only a redrive can move those emails on."""
+    counts = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+              "ApproximateNumberOfMessagesDelayed")
+
+    def held(url: str) -> int:
+        found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(counts))["Attributes"]
+        return sum(int(found.get(name, 0)) for name in counts)
+
+    return held(queue_url) == 0 and held(dlq_url) > 0
+
+
 def wait_until_settled(
-    endpoint: str, table: str, expected: list[Expected], timeout: float
+    endpoint: str, table: str, expected: list[Expected], timeout: float, queues: tuple[str, str]
 ) -> dict[str, dict[str, Any]]:
+    """The ledger once every expected email has an outcome, or at `timeout`; sooner when
+    `queues` (the notifications queue and its DLQ) show that nothing moves until a redrive,
+    twice in a row, a second apart."""
+    sqs = local_client("sqs", endpoint)
+    queue_url, dlq_url = (sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in queues)
     deadline = time.monotonic() + timeout
     rows = ledger(endpoint, table)
+    stalled = 0
     while not settled(expected, rows) and time.monotonic() < deadline:
+        stalled = stalled + 1 if waiting_for_a_redrive(sqs, queue_url, dlq_url) else 0
+        if stalled >= 2:
+            break
         time.sleep(1)
         rows = ledger(endpoint, table)
     return rows
@@ -389,13 +411,16 @@ def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: 
             expected = expected_emails(list(index_of), env, run, index_of)
             expected += [Expected(nid, "order_confirmation", f"soak.{run}.order{i}@example.com")
                          for i, nid in enumerate(notification_ids)]
-            rows = wait_until_settled(config.aws_endpoint, env["DELIVERIES_TABLE"], expected, settle_timeout)
+            queues = (env["NOTIFICATIONS_QUEUE"], env["NOTIFICATIONS_DLQ"])
+            rows = wait_until_settled(config.aws_endpoint, env["DELIVERIES_TABLE"], expected, settle_timeout, queues)
             redriven = 0
             for _ in range(REDRIVE_ROUNDS):
                 if settled(expected, rows):
                     break
                 redriven += redrive_notifications(stack)
-                rows = wait_until_settled(config.aws_endpoint, env["DELIVERIES_TABLE"], expected, settle_timeout)
+                rows = wait_until_settled(
+                    config.aws_endpoint, env["DELIVERIES_TABLE"], expected, settle_timeout, queues
+                )
             report = reconcile(expected, rows, outbox_counts(config.outbox))
             report.leads = len(index_of)
             deadline = time.monotonic() + settle_timeout

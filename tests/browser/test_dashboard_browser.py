@@ -7,10 +7,11 @@ import uuid
 
 import pytest
 
+from devstack.provision import stage_environment
 from tests.support.accessibility import blocking, violations
 from tests.support.browser import screenshot
 from tests.support.dashboard import admin_get, dashboard_url, expect, publish_request, sign_in
-from tests.support.stack import post_lead
+from tests.support.stack import dead_lettered_after, post_lead
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
@@ -150,11 +151,12 @@ def test_a_poisoned_notification_is_listed_and_redriving_after_the_fix_sends_one
     stack.env["LEADFLOW_FAULTS"] = json.dumps({"ses_throttle": 1})
     stack.restart_runtime()
     try:
-        publish_request(stack, "order_confirmation", recipient, {"order_id": "A-1", "customer_name": "Bea"})
-        sign_in(page, stack, fragment="#/dead-letters")
-        section = page.locator("#dlq-notifications")
-        message = section.locator("tbody tr", has_text="notification.request")
-        deadline_reload(page, message)
+        with dead_lettered_after(stack, stage_environment(stack.config.stage)["NOTIFICATIONS_QUEUE"], receives=1):
+            publish_request(stack, "order_confirmation", recipient, {"order_id": "A-1", "customer_name": "Bea"})
+            sign_in(page, stack, fragment="#/dead-letters")
+            section = page.locator("#dlq-notifications")
+            message = section.locator("tbody tr", has_text="notification.request")
+            deadline_reload(page, message)
     finally:
         stack.env.pop("LEADFLOW_FAULTS")
         stack.restart_runtime()  # the fix: SES answers again

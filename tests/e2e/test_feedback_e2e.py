@@ -27,7 +27,7 @@ from devstack.endpoints import endpoint_env
 from devstack.provision import local_client
 from devstack.stack import LocalStack, StackConfig
 from tests.support.aws import PROJECT_ROOT, apply_env, free_port, reset_app_caches, stage_env
-from tests.support.stack import call
+from tests.support.stack import call, dead_lettered_after
 
 pytestmark = pytest.mark.e2e
 
@@ -203,7 +203,8 @@ def test_poisoned_message_is_redriven_once_fixed_without_a_duplicate_email(stack
         letters = dlq.list_letters(["notifications"], "local")["notifications"]
         return [letter for letter in letters if dlq.lead_id_of(letter.payload) == lead_id]
 
-    (letter,) = wait_for(dead_lettered, "the message in the notifications DLQ", deadline=180)
+    with dead_lettered_after(stack, stack_env["NOTIFICATIONS_QUEUE"], receives=1):
+        (letter,) = wait_for(dead_lettered, "the message in the notifications DLQ", deadline=180)
     team = DeliveryKey(lead_id, TEAM, stack_env["TEAM_ADDRESSES"].split(",")[0])
     wait_for_statuses(stack, lead_id, {TEAM: "delivered", CUSTOMER: "queued"})
     assert mails_for_delivery(stack, team.delivery_id) == 1

@@ -3,6 +3,8 @@ with every kind of fault on, then a full reconciliation (`make soak` runs 500)."
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from devstack.soak import DEFAULT_FAULTS, SOAK_PHONE, personal_data_lines, run_soak
@@ -59,3 +61,24 @@ def test_callback_reconciliation_accepts_the_same_event_again_and_nothing_else()
     reconcile_callbacks(report, [state("delivered", "sent"), state("sent", "sent", "ntf_2")],
                         [delivered, sent, event("sent", notification="ntf_2")], [])
     assert report.callbacks_out_of_order == ["ntf_1"] and report.callbacks_lost == ["ntf_1"]
+
+
+def test_the_soak_redrives_as_soon_as_only_a_redrive_can_move_its_emails_on():
+    from devstack.soak import waiting_for_a_redrive
+
+    class Sqs:
+        def __init__(self, counts: dict[str, tuple[int, int, int]]) -> None:
+            self.counts = counts
+
+        def get_queue_attributes(self, **request: Any) -> dict:
+            counts = self.counts[request["QueueUrl"]]
+            return {"Attributes": {name: str(n) for name, n in zip(request["AttributeNames"], counts, strict=True)}}
+
+    def judge(queue: tuple[int, int, int], dlq: tuple[int, int, int]) -> bool:
+        return waiting_for_a_redrive(Sqs({"q": queue, "dlq": dlq}), "q", "dlq")
+
+    assert judge((0, 0, 0), (2, 0, 0))
+    assert not judge((0, 0, 0), (0, 0, 0))  # nothing dead-lettered: settled or still on its way
+    assert not judge((1, 0, 0), (2, 0, 0))  # visible work left
+    assert not judge((0, 3, 0), (2, 0, 0))  # in flight, or waiting out a backoff
+    assert not judge((0, 0, 1), (2, 0, 0))  # delayed

@@ -23,6 +23,24 @@ def local_stack(outbox: Path, **settings: Any) -> Iterator[LocalStack]:
         yield stack
 
 
+@contextmanager
+def dead_lettered_after(stack: LocalStack, queue: str, receives: int) -> Iterator[None]:
+    """The stack's `queue` (by name) moves a message to its DLQ after `receives` receives
+    instead of its template's count, until exit. The app's backoff between receives (2, 4,
+    8 s) is then not waited out by a test that only needs the message dead-lettered."""
+    from devstack.provision import local_client
+
+    sqs = local_client("sqs", stack.config.aws_endpoint)
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    kept = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"]
+    sooner = {**json.loads(kept), "maxReceiveCount": receives}
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": json.dumps(sooner)})
+    try:
+        yield
+    finally:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": kept})
+
+
 def viewer(stack: LocalStack) -> MailViewer:
     return MailViewer(stack.config.mail_url)
 
