@@ -56,8 +56,9 @@ DEFAULT_FAULTS = {
     "enrichment_throttle": 0.1,
     "seed": 7,
 }
-# The soak shortens the queue's visibility timeout (production: 60 s) so a
-# crashed batch comes around in seconds; retry semantics are unchanged.
+# The soak shortens the notifications and callbacks queues' visibility timeout
+# (production: 60 s) so a batch that crashed comes around in seconds, inside the
+# soak's settle time; retry semantics are unchanged.
 SOAK_VISIBILITY_TIMEOUT = 5
 REDRIVE_ROUNDS = 5
 SOAK_PHONE = "+44 20 7946 0958"
@@ -393,7 +394,8 @@ def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: 
             stack.start()
             env = {**stage_environment(config.stage), **stack.env}
             use_stage_key(env)
-            shorten_visibility(config.aws_endpoint, env["NOTIFICATIONS_QUEUE"])
+            for queue in (env["NOTIFICATIONS_QUEUE"], env["CALLBACKS_QUEUE"]):
+                shorten_visibility(config.aws_endpoint, queue)
             index_of: dict[str, int] = {}
             per_second = max(1, int(rate))
             orders = max(3, int(leads * NOTIFICATIONS_PER_LEAD))
