@@ -180,6 +180,17 @@ def atomic(write: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+def atomic_writes(backend_class: Any) -> dict[str, Callable[..., Any]]:
+    """DynamoDB's write semantics for moto's DynamoDBBackend, by method name: this module's
+    TransactWriteItems (every condition checked, then every write; moto's own restores a deep
+    copy of each table it names when a condition fails, undoing what other threads wrote
+    meanwhile), and each write under the one lock. The emulator installs them; the unit tier's
+    in-process moto patches them in, since the worker sends a message's emails side by side."""
+    methods = {name: getattr(backend_class, name) for name in ATOMIC_WRITES}
+    methods["transact_write_items"] = transact_write_items
+    return {name: atomic(method) for name, method in methods.items()}
+
+
 # Distinct update expressions the parse cache keeps (the app has a few dozen).
 PARSED_EXPRESSIONS = 512
 
@@ -489,13 +500,11 @@ def old_item_only_for_streams(update_item: Callable[..., Any]) -> Callable[..., 
 
 
 def install() -> None:
+    from moto.dynamodb import models as models_module
     from moto.dynamodb import responses as responses_module
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models import table as table_module
     from moto.dynamodb.models.dynamo_type import Item
-
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    from moto.dynamodb import models as models_module
 
     # Both modules call it through the class they imported: the class attribute covers both.
     parser: Any = responses_module.UpdateExpressionParser  # type: ignore[attr-defined]
@@ -537,8 +546,8 @@ def install() -> None:
     if not isinstance(models_any.copy, _UpdateCopy):
         models_any.copy = _UpdateCopy(models_any.copy)
         DynamoDBBackend.update_item = old_item_only_for_streams(DynamoDBBackend.update_item)  # type: ignore[method-assign]
-    for name in ATOMIC_WRITES:
-        setattr(DynamoDBBackend, name, atomic(getattr(DynamoDBBackend, name)))
+    for name, method in atomic_writes(DynamoDBBackend).items():
+        setattr(DynamoDBBackend, name, method)
     from moto.core.serialize import BaseJSONSerializer
 
     if not getattr(BaseJSONSerializer._serialize_type_structure, "_devstack", False):

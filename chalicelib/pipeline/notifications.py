@@ -3,6 +3,7 @@ batch response so only the messages that must come back do."""
 
 from __future__ import annotations
 
+import contextvars
 import json
 from functools import cache
 from typing import Any
@@ -56,20 +57,38 @@ def process_body(body: str) -> None:
     except RecursionError:  # nested deeper than the parser goes: no retry can help
         dead_letter(body, "invalid notification message: JSON nested too deeply")
         return
-    retry: RetryLater | None = None
-    parked: Parked | None = None
-    for job in jobs:
-        try:
-            send_job(job)
-        except RetryLater as error:
-            retry = error  # the other jobs still go out now
-        except Parked as error:
-            parked = error
-        observe_job(job)
+    outcomes = send_all(jobs)
+    retry = next((error for error in outcomes if isinstance(error, RetryLater)), None)
+    parked = next((error for error in outcomes if isinstance(error, Parked)), None)
     if retry is not None:
-        raise retry
+        raise retry  # the other jobs went out
     if parked is not None:
         dead_letter(body, str(parked))
+
+
+def send_one(job: EmailJob) -> RetryLater | Parked | None:
+    """Send one job and observe its status; what it must wait for, if anything."""
+    try:
+        send_job(job)
+    except (RetryLater, Parked) as error:
+        observe_job(job)
+        return error
+    observe_job(job)
+    return None
+
+
+def send_all(jobs: list[EmailJob]) -> list[RetryLater | Parked | None]:
+    """Every job of one message at the same time (a lead's alert and confirmation): each job
+    has its own ledger row and claim, so they are independent, and the lead's last email
+    goes out one send sooner. Every job finishes before any error is raised."""
+    if len(jobs) < 2:
+        return [send_one(job) for job in jobs]
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="send") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, send_one, job) for job in jobs]
+        wait(futures)
+    return [future.result() for future in futures]
 
 
 def observe_job(job: EmailJob) -> None:

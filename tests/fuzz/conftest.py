@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support.aws import BASE_TEST_ENV, apply_env, reset_app_caches, stage_env
+from tests.support.aws import BASE_TEST_ENV, apply_env, reset_app_caches, stage_env, with_emulator_writes
 from tests.support.fuzz import profile
 from tests.support.fuzz.harness import REQUESTS, FuzzApi
 
@@ -23,10 +23,8 @@ from tests.support.fuzz.harness import REQUESTS, FuzzApi
 def fuzz_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzApi]:
     from chalice.test import Client
     from moto import mock_aws
-    from moto.dynamodb.models import DynamoDBBackend
 
     import app as app_module
-    from devstack import emulator_dynamodb
     from devstack.provision import provision_in_process
 
     tmp = tmp_path_factory.mktemp("fuzz")
@@ -38,7 +36,7 @@ def fuzz_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzApi]:
         apply_env(patch, env)
         # The emulator's TransactWriteItems (same semantics): moto's own deep-copies every table it
         # names, which over the long profile's ~13,000 requests grew the process past 20 GB.
-        patch.setattr(DynamoDBBackend, "transact_write_items", emulator_dynamodb.transact_write_items)
+        with_emulator_writes(patch)
         with mock_aws():
             env.update(provision_in_process())
             apply_env(patch, env)

@@ -72,6 +72,17 @@ def _provision_in_process() -> dict[str, str]:
 _provisioned = Provisioned(_provision_in_process)
 
 
+def with_emulator_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process moto's DynamoDB writes as the emulator's (devstack/emulator_dynamodb.py):
+    atomic across threads, as DynamoDB's are."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    from devstack import emulator_dynamodb
+
+    for name, method in emulator_dynamodb.atomic_writes(DynamoDBBackend).items():
+        monkeypatch.setattr(DynamoDBBackend, name, method)
+
+
 @contextmanager
 def provisioned_moto(monkeypatch: pytest.MonkeyPatch, outbox: Path) -> Iterator[dict[str, str]]:
     """In-process moto with every resource of infra/resources.py created; yields the app's env."""
@@ -81,6 +92,7 @@ def provisioned_moto(monkeypatch: pytest.MonkeyPatch, outbox: Path) -> Iterator[
         monkeypatch.delenv(name, raising=False)
     env = {**stage_env(), **BASE_TEST_ENV, "LEADFLOW_OUTBOX": str(outbox)}
     apply_env(monkeypatch, env)
+    with_emulator_writes(monkeypatch)
     with mock_aws():
         # moto gives each mock a new boto3 default session, which would read and decode
         # botocore's JSON data again; this one shares the loader that has read it already.
