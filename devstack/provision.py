@@ -30,9 +30,9 @@ def local_client(service: str, endpoint: str) -> Any:
 
 def client_at(service: str, url: str) -> Any:
     """A client for `service` at exactly `url` (one emulator process)."""
-    from chalicelib.core.aws import new_session
+    from chalicelib.core.aws import new_client
 
-    return new_session().client(
+    return new_client(
         service,
         endpoint_url=url or None,
         region_name=LOCAL_REGION,

@@ -75,4 +75,4 @@ def reset_app_caches() -> None:
     from chalicelib.core import aws, settings
 
     settings.get_settings.cache_clear()
-    aws.client.cache_clear()
+    aws.forget_clients()

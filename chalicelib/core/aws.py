@@ -7,6 +7,7 @@ tests set it), so nothing here knows which one it is talking to.
 
 from __future__ import annotations
 
+import threading
 from enum import StrEnum
 from functools import cache
 from typing import Any
@@ -42,9 +43,9 @@ _CONFIGS = {Purpose.DEFAULT: _DEFAULT, Purpose.ENRICHMENT: _ENRICHMENT, Purpose.
 def _data_loader() -> Any:
     """botocore's reader of its JSON data (service models, endpoints, partitions), shared.
 
-    Each client gets a session of its own (sessions are not thread-safe, and the local runtime
-    builds clients from several threads), but a new session also gets a new loader that reads
-    and decodes those files again: shared, each file is read once per container."""
+    A new session would get a new loader that reads and decodes those files again: shared by
+    every session made here (the clients' one, and those the tests make), each file is read
+    once per container."""
     from botocore.loaders import create_loader
 
     return create_loader()
@@ -60,11 +61,36 @@ def new_session() -> Any:
     return boto3.session.Session(botocore_session=core)
 
 
+_session_lock = threading.Lock()
+
+
+@cache
+def _shared_session() -> Any:
+    return new_session()
+
+
+def new_client(service: str, **options: Any) -> Any:
+    """A client from this process's one boto3 session.
+
+    A session is not thread-safe, but its clients are: clients are made one at a time under a
+    lock (the local runtime's pollers and a message's parallel sends make them from several
+    threads). A session's own set-up (~18 ms: botocore registers ~130 event handlers) is then
+    paid once, not once per client."""
+    with _session_lock:
+        return _shared_session().client(service, **options)
+
+
+def forget_clients() -> None:
+    """Build the session and every client again (tests change the environment between cases)."""
+    client.cache_clear()
+    _shared_session.cache_clear()
+
+
 @cache
 def client(service: str, purpose: Purpose = Purpose.DEFAULT) -> Any:
     """One client per service and purpose per container."""
     # Typed as Any: the service is chosen at run time, and each call site knows its own API.
-    return new_session().client(service, config=_CONFIGS[purpose])
+    return new_client(service, config=_CONFIGS[purpose])
 
 
 def enrichment_dynamodb() -> Any:

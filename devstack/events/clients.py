@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from chalicelib.core.aws import new_session
+from chalicelib.core.aws import new_client
 from devstack.provision import LOCAL_REGION
 
 # Header the emulator (devstack.events.emulator_streams) honours on GetRecords:
@@ -52,8 +52,8 @@ def client(service: str) -> Any:
         read_timeout=LONG_POLL_SECONDS + 10,
         retries={"max_attempts": 3, "mode": "standard"},
     )
-    # A session per client (pollers run in threads of their own), reading botocore's data once.
-    return new_session().client(service, region_name=region(), config=config)
+    # From the process's one session, made under its lock (pollers start in threads of their own).
+    return new_client(service, region_name=region(), config=config)
 
 
 def streams_client(wait_seconds: Callable[[], float]) -> Any:

@@ -53,7 +53,7 @@ def reset_app_caches() -> None:
     from chalicelib.core import aws, settings
 
     settings.get_settings.cache_clear()
-    aws.client.cache_clear()
+    aws.forget_clients()
 
 
 def apply_env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:

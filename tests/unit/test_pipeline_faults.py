@@ -344,7 +344,7 @@ def test_ses_client_never_repeats_a_send_by_itself(monkeypatch):
         credentials = {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_DEFAULT_REGION": "us-east-1"}
         for name, value in credentials.items():
             monkeypatch.setenv(name, value)
-        aws.client.cache_clear()
+        aws.forget_clients()
         with pytest.raises(ClientError):
             aws.sesv2().send_email(
                 FromEmailAddress="a@leadflow.example", Destination={"ToAddresses": ["b@example.com"]},
@@ -352,7 +352,7 @@ def test_ses_client_never_repeats_a_send_by_itself(monkeypatch):
             )
         assert len(requests) == 1
     finally:
-        aws.client.cache_clear()
+        aws.forget_clients()
         server.shutdown()
 
 
