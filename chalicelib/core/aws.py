@@ -57,8 +57,12 @@ def new_session() -> Any:
     import botocore.session
 
     core = botocore.session.Session()
-    core.register_component("data_loader", _data_loader())
-    return boto3.session.Session(botocore_session=core)
+    loader = _data_loader()
+    core.register_component("data_loader", loader)
+    session = boto3.session.Session(botocore_session=core)
+    # Each boto3 session appends its data directory to the loader's search path: once is enough.
+    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+    return session
 
 
 _session_lock = threading.Lock()
