@@ -349,8 +349,9 @@ class LocalStack:
         return runtime
 
     def restart_runtime(self, stop_signal: int = signal.SIGTERM) -> subprocess.Popen[bytes]:
-        """Stop the event runtime (as Ctrl-C would, or with SIGKILL as a crash would) and
-        start it again: streams resume from their checkpoints, queues keep what was not done."""
+        """Stop the event runtime (SIGTERM: cleanly, handing back what its receives in flight
+        bring; or SIGKILL, as a crash would) and start it again: streams resume from their
+        checkpoints, queues keep what was not done."""
         for process in [p for p in self.processes if is_runtime(p)]:
             if process.poll() is None:
                 os.killpg(process.pid, stop_signal)
