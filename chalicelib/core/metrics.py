@@ -7,6 +7,7 @@ and it keeps Powertools' import cost off every cold start.
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 NAMESPACE = "leadflow"
@@ -28,4 +29,7 @@ def emit(name: str, value: float, unit: str = "Count", **dimensions: str) -> Non
         name: value,
         **dims,
     }
-    print(json.dumps(record, separators=(",", ":")), flush=True)
+    # One write per line: print() writes the text and its newline apart, so two threads (a
+    # message's parallel sends) could put two records on one line, which EMF cannot read.
+    sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
