@@ -14,6 +14,8 @@ from typing import Any
 
 from botocore.config import Config
 
+from chalicelib.core.caching import locked_cache
+
 # Short timeouts and standard retries: a Lambda must not hang on one call.
 # (botocore's `max_attempts` counts retries; `total_max_attempts` counts calls.)
 _DEFAULT = Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 4, "mode": "standard"})
@@ -90,7 +92,7 @@ def forget_clients() -> None:
     _shared_session.cache_clear()
 
 
-@cache
+@locked_cache
 def client(service: str, purpose: Purpose = Purpose.DEFAULT) -> Any:
     """One client per service and purpose per container."""
     # Typed as Any: the service is chosen at run time, and each call site knows its own API.

@@ -23,6 +23,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from chalicelib.core.caching import locked_cache
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 # What makes a folder of templates/ an email kind (the chat message has no subject).
 EMAIL_PARTS = ("subject.txt", "body.txt", "body.html")
@@ -54,7 +56,7 @@ def _data_environment_class() -> Any:
     return DataEnvironment
 
 
-@lru_cache(maxsize=1)
+@locked_cache
 def environment() -> Any:
     from jinja2 import ChainableUndefined, FileSystemLoader, select_autoescape
 
