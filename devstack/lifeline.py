@@ -63,15 +63,21 @@ def watch_parent() -> None:
     threading.Thread(target=_watch, args=(int(raw),), name="lifeline", daemon=True).start()
 
 
-class StopSignal:
-    """SIGINT or SIGTERM, caught from the moment this is made: a child of the stack
-    (emulator, runtime, mail viewer) serves until one arrives, then cleans up.
-    `received` says which arrived first (the runtime stops differently on each)."""
+# What the stack sends its event runtime when it stops as a whole, emulator included: stop
+# without waiting for the receives in flight (nothing they bring could be handed back).
+# SIGINT and SIGTERM (Ctrl-C on a runtime of your own, a restart) still wait for them.
+STACK_STOPPING = signal.SIGUSR1
 
-    def __init__(self) -> None:
+
+class StopSignal:
+    """SIGINT or SIGTERM (and any of `also`), caught from the moment this is made: a child
+    of the stack (emulator, runtime, mail viewer) serves until one arrives, then cleans up.
+    `received` says which arrived first."""
+
+    def __init__(self, also: tuple[int, ...] = ()) -> None:
         self._stopped = threading.Event()
         self.received: int | None = None
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGINT, signal.SIGTERM, *also):
             signal.signal(sig, self._caught)
 
     def _caught(self, signum: int, _frame: object) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
@@ -72,15 +71,13 @@ def main(argv: list[str] | None = None) -> None:
     console.quiet_app_output()
     profiling.start()
     runtime = EventRuntime(options_from(args))
-    stop = lifeline.StopSignal()
+    stop = lifeline.StopSignal(also=(lifeline.STACK_STOPPING,))
     runtime.start(prepare=install_faults)
     if args.ready_file:
         args.ready_file.parent.mkdir(parents=True, exist_ok=True)
         args.ready_file.write_text("ready\n", encoding="utf-8")
     stop.wait()
-    # SIGINT is the whole stack stopping (devstack.stack), the emulator with it: nothing a
-    # receive brings after now can be handed back, so the receives in flight are not waited for.
-    runtime.stop(wait_for_receives=stop.received != signal.SIGINT)
+    runtime.stop(wait_for_receives=stop.received != lifeline.STACK_STOPPING)
     profiling.dump("runtime")
     logging.getLogger("devstack.runtime").info("event runtime stopped")
 

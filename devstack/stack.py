@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack import console, endpoints
-from devstack.lifeline import Lifeline
+from devstack.lifeline import STACK_STOPPING, Lifeline
 from devstack.provision import LOCAL_REGION, aws_only_resources, provision
 from infra.project import PROJECT_ROOT
 
@@ -374,10 +374,10 @@ class LocalStack:
     def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
         for process in processes:
             if process.poll() is None:
-                # SIGINT tells the runtime that the emulator goes too (devstack/runtime.py);
-                # SIGTERM, as restart_runtime sends, that its queues live on.
+                # The runtime is told that the emulator goes too (lifeline.STACK_STOPPING);
+                # SIGTERM, as restart_runtime sends, would have it wait for its long polls.
                 try:
-                    os.killpg(process.pid, signal.SIGINT if is_runtime(process) else signal.SIGTERM)
+                    os.killpg(process.pid, STACK_STOPPING if is_runtime(process) else signal.SIGTERM)
                 except ProcessLookupError:
                     continue
         for process in processes:

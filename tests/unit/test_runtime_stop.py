@@ -1,5 +1,6 @@
-"""How the event runtime stops: on SIGTERM (a restart) it waits for the receives in flight
-to hand back what they bring; on SIGINT (the whole stack, emulator included) it does not."""
+"""How the event runtime stops: on SIGINT or SIGTERM (Ctrl-C, a restart) it waits for the
+receives in flight to hand back what they bring; told the whole stack is stopping, emulator
+included (lifeline.STACK_STOPPING), it does not."""
 
 from __future__ import annotations
 
@@ -15,15 +16,16 @@ from devstack.events.engine import EventRuntime, RuntimeOptions
 
 @pytest.fixture
 def own_signal_handlers():
-    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, lifeline.STACK_STOPPING)}
     yield
     for sig, handler in kept.items():
         signal.signal(sig, handler)
 
 
-@pytest.mark.parametrize("first, then", [(signal.SIGINT, signal.SIGTERM), (signal.SIGTERM, signal.SIGINT)])
+@pytest.mark.parametrize("first, then", [(signal.SIGINT, signal.SIGTERM), (signal.SIGTERM, signal.SIGINT),
+                                         (lifeline.STACK_STOPPING, signal.SIGTERM)])
 def test_the_stop_signal_remembers_which_signal_came_first(own_signal_handlers, first, then):
-    stop = lifeline.StopSignal()
+    stop = lifeline.StopSignal(also=(lifeline.STACK_STOPPING,))
     assert stop.received is None
     os.kill(os.getpid(), first)
     os.kill(os.getpid(), then)
