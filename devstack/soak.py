@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devstack.events.topics import TAP_PREFIX
 from devstack.provision import local_client, stage_environment
 from devstack.stack import LocalStack, StackConfig, free_port
 from infra.project import PROJECT_ROOT
@@ -312,17 +313,20 @@ def settled(expected: list[Expected], rows: dict[str, dict[str, Any]]) -> bool:
     return all(rows.get(e.delivery_id, {}).get("status") in DONE_STATUSES for e in expected)
 
 
+QUEUE_COUNTS = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed")
+
+
+def held(sqs: Any, url: str) -> int:
+    """Every message a queue holds: visible, in flight or delayed."""
+    found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(QUEUE_COUNTS))["Attributes"]
+    return sum(int(found.get(name, 0)) for name in QUEUE_COUNTS)
+
+
 def waiting_for_a_redrive(sqs: Any, queue_url: str, dlq_url: str) -> bool:
     """True when the notifications queue holds nothing at all (visible, in flight or delayed)
     and its dead-letter queue holds something: only a redrive can move those emails on."""
-    counts = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-              "ApproximateNumberOfMessagesDelayed")
-
-    def held(url: str) -> int:
-        found = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(counts))["Attributes"]
-        return sum(int(found.get(name, 0)) for name in counts)
-
-    return held(queue_url) == 0 and held(dlq_url) > 0
+    return held(sqs, queue_url) == 0 and held(sqs, dlq_url) > 0
 
 
 def wait_until_settled(
@@ -425,12 +429,30 @@ def run_soak(leads: int, rate: float, faults: dict[str, float], settle_timeout: 
                 )
             report = reconcile(expected, rows, outbox_counts(config.outbox))
             report.leads = len(index_of)
-            deadline = time.monotonic() + settle_timeout
+            # Callbacks get the settle time, and longer (up to three times it) while the work
+            # that leads to them is still queued. A killed runtime leaves it in flight: an SES
+            # event it had taken from its SNS tap comes back after the tap's visibility (90 s)
+            # and only then queues its callback; a callback whose lease it held waits out that
+            # lease (30 s).
+            sqs = local_client("sqs", config.aws_endpoint)
+            callbacks_url, callbacks_dlq_url = (sqs.get_queue_url(QueueName=env[name])["QueueUrl"]
+                                                for name in ("CALLBACKS_QUEUE", "CALLBACKS_DLQ"))
+            upstream = [callbacks_url, *sqs.list_queues(QueueNamePrefix=TAP_PREFIX).get("QueueUrls", [])]
+            started = time.monotonic()
             states = [notification_state(config.api_url, config.sender_key, n) for n in notification_ids]
-            while not callbacks_settled(states) and time.monotonic() < deadline:
+            while not callbacks_settled(states):
+                waited = time.monotonic() - started
+                if waited >= 3 * settle_timeout or (
+                    waited >= settle_timeout and not any(held(sqs, url) for url in upstream)
+                ):
+                    break
                 time.sleep(1)
                 states = [notification_state(config.api_url, config.sender_key, n) for n in notification_ids]
             reconcile_callbacks(report, states, list(receiver.acknowledged), list(receiver.redelivered))
+            if report.callbacks_lost:
+                report.lost_callback_details.append(
+                    f"the callbacks queue holds {held(sqs, callbacks_url)}, its DLQ {held(sqs, callbacks_dlq_url)}"
+                )
             report.redriven = redriven
             report.faults = json.dumps(faults)
         finally:

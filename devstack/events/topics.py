@@ -50,10 +50,14 @@ class TopicSource:
     retry_delay_seconds: float = 1.0
 
 
+# Every tap queue's name starts so (the soak finds them by it).
+TAP_PREFIX = "devstack-sns-"
+
+
 def tap_queue_name(source: TopicSource) -> str:
     """Stable per (app, stage, handler, topic), so a restart finds its backlog."""
     digest = hashlib.sha256(f"{source.app_name}|{source.stage}|{source.topic_arn}".encode()).hexdigest()[:10]
-    readable = re.sub(r"[^A-Za-z0-9_-]", "-", f"devstack-sns-{source.function.name}")[:60]
+    readable = re.sub(r"[^A-Za-z0-9_-]", "-", f"{TAP_PREFIX}{source.function.name}")[:60]
     return f"{readable}-{digest}"
 
 
