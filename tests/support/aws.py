@@ -28,6 +28,7 @@ from devstack.provision import local_client, stage_environment
 from devstack.stack import free_port, local_sender_keys, wait_for_http
 from devstack.stage_env import without_stack_owned
 from infra.project import PROJECT_ROOT
+from ops.env import reset_app_caches  # the app's settings and clients, built again
 from tests.support.moto_snapshot import Provisioned
 
 ADMIN_TOKEN = "test-admin-token"
@@ -47,13 +48,6 @@ BASE_TEST_ENV = {
 def stage_env(stage: str = "local") -> dict[str, str]:
     """The stage's variables, without the emulator address and credentials each test sets itself."""
     return without_stack_owned(stage_environment(stage))
-
-
-def reset_app_caches() -> None:
-    from chalicelib.core import aws, settings
-
-    settings.get_settings.cache_clear()
-    aws.forget_clients()
 
 
 def apply_env(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> None:
