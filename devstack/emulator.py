@@ -234,14 +234,20 @@ def serve(host: str, port: int, routes: dict[str, str] | None = None, name: str 
     cache_backend_lookup()
     cache_method_names()
     cheaper_random_strings()
-    skip_cloudformation_warnings()
-    from devstack import emulator_cloudformation, emulator_dynamodb, emulator_sqs
+    from devstack import emulator_dynamodb, emulator_sqs, emulator_tables
 
-    emulator_cloudformation.install()
     emulator_dynamodb.install()
     emulator_sqs.install()
     install_hooks()
     app = with_routes(direct_json_targets(DomainDispatcherApplication(create_backend_app)), routes or {})
+    if name == endpoints.DYNAMODB_PROCESS:
+        # Its tables come from TABLES_PATH: no CloudFormation (and its imports) here.
+        app = emulator_tables.with_tables(app)
+    else:
+        from devstack import emulator_cloudformation
+
+        skip_cloudformation_warnings()
+        emulator_cloudformation.install()
     server = create_server(app, host=host, port=port, threads=SERVER_THREADS, ident="moto")
     # Served from a daemon thread: on a signal the process ends at once,
     # long polls in flight included, as a stopped emulator should.

@@ -4,17 +4,21 @@ The template is deployed through the emulator's CloudFormation, like a real
 stack; the few resource types and properties moto's CloudFormation skips
 (TTL, SNS subscriptions, the SES configuration set and its event
 destination) are then applied from the same template with direct calls.
+With the emulator split in two processes (devstack/endpoints.py), the tables
+go straight into the DynamoDB one (devstack/emulator_tables.py) and the rest
+through the main one's CloudFormation.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
+import urllib.error
+import urllib.request
 from typing import Any
 
 from devstack import endpoints
+from devstack.emulator_tables import TABLE_TYPE, TABLES_PATH
 from infra import project, resources
 from infra.project import PROJECT_ROOT, stack_name
 
@@ -182,34 +186,50 @@ def stage_environment(stage: str) -> dict[str, str]:
     return project.stage_environment(PROJECT_ROOT, stage)
 
 
-TABLE_TYPE = "AWS::DynamoDB::Table"
+def split_tables(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the template's tables alone, the template less its tables), for a split emulator's two
+    processes. The tables reference nothing else. Neither keeps the outputs: they name the
+    tables, and nothing here reads a local stack's outputs."""
+    bare = {k: v for k, v in template.items() if k not in ("Resources", "Outputs")}
+    tables = {name: r for name, r in template["Resources"].items() if r["Type"] == TABLE_TYPE}
+    rest = {name: r for name, r in template["Resources"].items() if name not in tables}
+    return {**bare, "Resources": tables}, {**bare, "Resources": rest}
 
 
-def tables_only(template: dict[str, Any]) -> dict[str, Any]:
-    """The template's tables alone (they reference nothing else), for the DynamoDB process."""
-    kept = {name: r for name, r in template["Resources"].items() if r["Type"] == TABLE_TYPE}
-    return {**{k: v for k, v in template.items() if k not in ("Resources", "Outputs")}, "Resources": kept}
+def table_resources(resolver: Resolver) -> dict[str, Any]:
+    """The template's tables, logical id -> resource, their properties' intrinsics resolved."""
+    tables, _ = split_tables(resolver.template)
+    return {logical: {**resource, "Properties": resolver.value(resource["Properties"])}
+            for logical, resource in tables["Resources"].items()}
+
+
+def create_tables(url: str, resolver: Resolver) -> list[str]:
+    """Make the template's tables in the DynamoDB process at `url` (devstack/emulator_tables.py);
+    the names it made (none when they exist already)."""
+    body = json.dumps({"Resources": table_resources(resolver), "AccountId": LOCAL_ACCOUNT,
+                       "Region": LOCAL_REGION}).encode()
+    request = urllib.request.Request(url.rstrip("/") + TABLES_PATH, data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return [str(name) for name in json.loads(response.read())["created"]]
+    except urllib.error.HTTPError as error:
+        refusal = error.read().decode(errors="replace")
+        raise RuntimeError(f"the DynamoDB emulator refused the tables: {refusal}") from None
 
 
 def deploy_split(endpoint: str, stage: str, template: dict[str, Any]) -> None:
-    """Deploy the template into every process of the emulator: the whole of it into the main
-    one, its tables into the DynamoDB one. moto's CloudFormation creates resources in the
-    process it runs in, so the main one's copies of the tables are deleted again: a DynamoDB
-    call that reached the wrong process then fails loudly instead of finding an empty table."""
+    """Deploy the template into every process of the emulator: its tables into the DynamoDB
+    one (without CloudFormation, devstack/emulator_tables.py), the rest through the main
+    one's CloudFormation. moto's CloudFormation creates resources in the process it runs in,
+    so the main one holds no table: a DynamoDB call that reached the wrong process fails
+    loudly instead of finding an empty table."""
     dynamodb_url = endpoints.service_endpoint("dynamodb", endpoint)
     if dynamodb_url == endpoint:
         deploy_stack(client_at("cloudformation", endpoint), stage, template)
         return
-    with ThreadPoolExecutor(max_workers=2) as pool:  # two processes: both cores
-        main = pool.submit(deploy_stack, client_at("cloudformation", endpoint), stage, template)
-        tables = pool.submit(deploy_stack, client_at("cloudformation", dynamodb_url), stage, tables_only(template))
-        main.result()
-        tables.result()
-    strays = client_at("dynamodb", endpoint)
-    resolver = Resolver(stage, template)
-    for logical in tables_only(template)["Resources"]:
-        with contextlib.suppress(strays.exceptions.ResourceNotFoundException):
-            strays.delete_table(TableName=resolver.physical(logical))
+    create_tables(dynamodb_url, Resolver(stage, template))
+    deploy_stack(client_at("cloudformation", endpoint), stage, split_tables(template)[1])
 
 
 def provision(endpoint: str, stage: str = "local") -> dict[str, str]:

@@ -275,7 +275,8 @@ class LocalStack:
         started = []
         routes = self.config.emulator_routes()
         if routes:
-            dynamodb = self.spawn([*command, "--port", str(self.config.dynamodb_port), "--name", "dynamodb"])
+            dynamodb = self.spawn([*command, "--port", str(self.config.dynamodb_port),
+                                  "--name", endpoints.DYNAMODB_PROCESS])
             started.append((self.config.dynamodb_endpoint, dynamodb))
         routing = [arg for service, url in routes.items() for arg in ("--route", f"{service}={url}")]
         main = self.spawn([*command, "--port", str(self.config.aws_port), *routing])

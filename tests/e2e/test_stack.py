@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from devstack.provision import local_client
+from devstack.provision import client_at, local_client
 from devstack.stack import LocalStack, StackConfig, wait_for_http
 from tests.support.aws import PROJECT_ROOT, free_port, stage_env
 
@@ -121,6 +121,10 @@ def test_local_stack_serves_a_lead_and_stops_everything(stack_config):
         assert stack_config.outbox.is_dir()
         lead_round_trip(stack_config.api_url, stack_config.aws_endpoint)
         wait_for_http(stack_config.mail_url + "/api/health", 5)
+        # The tables live in the DynamoDB process alone: a call that reached the main one would fail.
+        tables = set(stage_env()[name] for name in ("LEADS_TABLE", "DELIVERIES_TABLE", "NOTIFICATIONS_TABLE"))
+        assert tables <= set(client_at("dynamodb", stack_config.dynamodb_endpoint).list_tables()["TableNames"])
+        assert client_at("dynamodb", stack_config.aws_endpoint).list_tables()["TableNames"] == []
     finally:
         stack.stop()
     assert started and all(process.returncode is not None for process in started)
