@@ -7,11 +7,16 @@ SCAN_VENV := $(VENV)/scan
 
 .PHONY: run emulator test lint bench clean
 
+PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
+
+# The two environments install side by side: pip is mostly CPU (unpacking, byte-compiling),
+# and a fresh clone's setup took 2.5 minutes one after the other, 1.7 side by side.
 $(STAMP): requirements.txt requirements-dev.txt requirements-scan.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	$(SCAN_VENV)/bin/python $(PIP_INSTALL) -r requirements-scan.txt & scan=$$!; \
+	$(PY) $(PIP_INSTALL) -r requirements-dev.txt; dev=$$?; \
+	wait $$scan && test $$dev -eq 0
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -22,10 +27,16 @@ emulator: $(STAMP)
 	$(PY) -m devstack --no-api $(ARGS)
 
 # On every core (pytest-xdist); a test file's tests stay on one worker, so a module's shared
-# stack starts once. TEST_WORKERS=0 runs in this process.
+# stack starts once. TEST_WORKERS=0 runs in this process. ruff first (a second); mypy runs
+# beside the tests (18 s from a fresh clone, on a core the tests leave idle part of the
+# time) and its verdict is printed after theirs: either failing fails the run.
 TEST_WORKERS ?= auto
-test: lint
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m mypy > $(VENV)/mypy.log 2>&1 & lint=$$!; \
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile; tests=$$?; \
+	wait $$lint; typed=$$?; echo "mypy: $$(tail -n 1 $(VENV)/mypy.log)"; \
+	if [ $$typed -ne 0 ]; then cat $(VENV)/mypy.log; exit $$typed; fi; exit $$tests
 
 # ruff, then mypy (strict) over app.py, chalicelib/ and the dev tooling.
 lint: $(STAMP)
