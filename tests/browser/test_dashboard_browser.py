@@ -18,6 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 STATUS_TIMEOUT_MS = 20_000
 # A request that fails until the fault is lifted: 3 receives with back-off (2 s, 4 s, 8 s) then the DLQ.
 DEAD_LETTER_TIMEOUT_MS = 90_000
+REFRESH_MS = 1000
 
 
 def unique(prefix: str) -> str:
@@ -176,10 +177,11 @@ def test_a_poisoned_notification_is_listed_and_redriving_after_the_fix_sends_one
 
 
 def deadline_reload(page, locator) -> None:
-    """The dead-letters view is drawn on demand: refresh it until the message is there."""
-    for _ in range(DEAD_LETTER_TIMEOUT_MS // 5000):
+    """The dead-letters view is drawn on demand: refresh it (each second, as a waiting operator
+    might) until the message is there."""
+    for _ in range(DEAD_LETTER_TIMEOUT_MS // REFRESH_MS):
         try:
-            expect()(locator).to_have_count(1, timeout=5000)
+            expect()(locator).to_have_count(1, timeout=REFRESH_MS)
             return
         except AssertionError:
             page.get_by_role("button", name="Refresh").click()
