@@ -31,7 +31,8 @@ emulator: $(STAMP)
 # beside the tests (18 s from a fresh clone, on a core the tests leave idle part of the
 # time) and its verdict is printed after theirs: either failing fails the run.
 # Bytecode is cached (in the gitignored __pycache__/) even where PYTHONDONTWRITEBYTECODE is
-# set: a run starts ~150 Python processes, and each compiled the project's modules again
+# set: a run starts Python processes by the dozen (five per stack), and each compiled the
+# project's modules again
 # (pytest's collection alone: 12 s per worker instead of 5).
 TEST_WORKERS ?= auto
 test: $(STAMP)
