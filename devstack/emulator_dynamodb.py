@@ -111,19 +111,26 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
 _in_query = threading.local()
 
 
-class _QueryCopy:
-    """`copy` as moto's table module sees it: shallow for a query's results, deep otherwise."""
+class _CopyUnless:
+    """`copy` as one of moto's modules sees it: its `deepcopy` gives `shortcut(value)` instead
+    of a deep copy wherever that is not None (table module: a query's results, shallow;
+    backend module: an item whose old image nobody reads, itself)."""
 
-    def __init__(self, real: Any) -> None:
+    def __init__(self, real: Any, shortcut: Callable[[Any], Any]) -> None:
         self._real = real
+        self.shortcut = shortcut
 
     def deepcopy(self, value: Any, *args: Any) -> Any:
-        if getattr(_in_query, "active", False) and isinstance(value, list):
-            return list(value)
-        return self._real.deepcopy(value, *args)
+        kept = self.shortcut(value)
+        return self._real.deepcopy(value, *args) if kept is None else kept
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
+
+
+def query_results(value: Any) -> Any:
+    """A query's result list, copied shallow (its items are copied when they are read)."""
+    return list(value) if getattr(_in_query, "active", False) and isinstance(value, list) else None
 
 
 def _sort_value(value: Any) -> tuple[str, Any]:
@@ -460,22 +467,12 @@ OLD_IMAGE_VIEWS = frozenset({"OLD_IMAGE", "NEW_AND_OLD_IMAGES"})
 _in_update = threading.local()
 
 
-class _UpdateCopy:
-    """`copy` as moto's backend module sees it: the item itself instead of a copy of it while an
-    update runs whose old image nobody will read (see old_item_only_for_streams)."""
+def shared_item(value: Any) -> Any:
+    """The item itself, not a copy, while an update runs whose old image nobody will read
+    (see old_item_only_for_streams)."""
+    from moto.dynamodb.models.dynamo_type import Item
 
-    def __init__(self, real: Any) -> None:
-        self._real = real
-
-    def deepcopy(self, value: Any, *args: Any) -> Any:
-        from moto.dynamodb.models.dynamo_type import Item
-
-        if getattr(_in_update, "share", False) and isinstance(value, Item):
-            return value
-        return self._real.deepcopy(value, *args)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
+    return value if getattr(_in_update, "share", False) and isinstance(value, Item) else None
 
 
 def old_item_only_for_streams(update_item: Callable[..., Any]) -> Callable[..., Any]:
@@ -531,7 +528,7 @@ def install() -> None:
         validator = getattr(validators, name)
         if not getattr(validator.__dict__.get("traverse"), "_devstack", False):
             validator.traverse = reading_pass(validator.traverse)
-    table_module.copy = _QueryCopy(copy)  # type: ignore[attr-defined,assignment]
+    table_module.copy = _CopyUnless(copy, query_results)  # type: ignore[attr-defined,assignment]
     table_module.Table.sorted_items = sorted_items  # type: ignore[method-assign]
     if not getattr(table_module.Table.all_items, "_devstack", False):
         table_module.Table.all_items = unsorted_in_query(table_module.Table.all_items)  # type: ignore[method-assign,assignment]
@@ -543,8 +540,8 @@ def install() -> None:
     table_module.Table.query = shallow_results(table_module.Table.query)  # type: ignore[method-assign]
     Item.size = sized_once(Item.size)  # type: ignore[method-assign,assignment]
     models_any: Any = models_module
-    if not isinstance(models_any.copy, _UpdateCopy):
-        models_any.copy = _UpdateCopy(models_any.copy)
+    if not isinstance(models_any.copy, _CopyUnless):
+        models_any.copy = _CopyUnless(models_any.copy, shared_item)
         DynamoDBBackend.update_item = old_item_only_for_streams(DynamoDBBackend.update_item)  # type: ignore[method-assign]
     for name, method in atomic_writes(DynamoDBBackend).items():
         setattr(DynamoDBBackend, name, method)

@@ -51,7 +51,8 @@ INSTALLED = textwrap.dedent(
     assert comparisons.ConditionExpressionParser._lex_condition_expression._devstack
     assert table_module.Table.all_items._devstack
     assert dynamodb_models.DynamoDBBackend.update_item.__wrapped__._devstack  # under the write lock
-    assert isinstance(dynamodb_models.copy, emulator_dynamodb._UpdateCopy)
+    assert dynamodb_models.copy.shortcut is emulator_dynamodb.shared_item
+    assert table_module.copy.shortcut is emulator_dynamodb.query_results
     structure = serialize.BaseJSONSerializer._serialize_type_structure
     assert structure._devstack and not hasattr(structure.__wrapped__, "__wrapped__")
     backend = sqs_models.SQSBackend

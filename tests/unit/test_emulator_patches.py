@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import email
 import email.policy
 import functools
@@ -121,8 +122,6 @@ def tree_shape(node, parent=None) -> list:
 
 
 def test_the_expression_tree_copy_is_deepcopy_s_tree_and_shares_nothing():
-    import copy
-
     from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
     from devstack.emulator_dynamodb import clone_tree
@@ -146,8 +145,6 @@ def test_the_expression_tree_copy_is_deepcopy_s_tree_and_shares_nothing():
 
 
 def test_an_update_validated_from_the_copy_changes_the_item_as_moto_s_deepcopy_does():
-    import copy
-
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
     from moto.dynamodb.parsing import validators
     from moto.dynamodb.parsing.executors import UpdateExpressionExecutor
@@ -535,6 +532,7 @@ def test_a_query_finds_and_orders_what_moto_s_sorted_scan_does(monkeypatch):
     unsorted = emulator_dynamodb.unsorted_in_query(table_module.Table.all_items)
     monkeypatch.setattr(table_module.Table, "all_items", unsorted)
     monkeypatch.setattr(table_module.Table, "query", emulator_dynamodb.shallow_results(table_module.Table.query))
+    monkeypatch.setattr(table_module, "copy", emulator_dynamodb._CopyUnless(copy, emulator_dynamodb.query_results))
     assert answers() == moto_says
     assert any(len(answer) > 10 for answer in moto_says[0])
     backend.delete_table(name)
@@ -730,7 +728,7 @@ def test_an_update_copies_the_item_only_when_its_stream_shows_the_old_image(monk
         def __getattr__(self, name):
             return getattr(real_copy, name)
 
-    monkeypatch.setattr(models_module, "copy", emulator_dynamodb._UpdateCopy(Counting()))
+    monkeypatch.setattr(models_module, "copy", emulator_dynamodb._CopyUnless(Counting(), emulator_dynamodb.shared_item))
     monkeypatch.setattr(DynamoDBBackend, "update_item", emulator_dynamodb.old_item_only_for_streams(
         DynamoDBBackend.update_item))
     assert update_twice(backend, streamed_table(backend, view)) == moto_says
