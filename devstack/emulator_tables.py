@@ -52,6 +52,8 @@ def create(resources: Any, account: str, region: str) -> list[str]:
 def with_tables(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
     """`app`, answering TABLES_PATH itself (POST: create the tables; the names made)."""
 
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+
     def tables(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != TABLES_PATH:
             return app(environ, start_response)
@@ -63,9 +65,9 @@ def with_tables(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[b
             body = json.loads(environ["wsgi.input"].read(size) or b"null")
             if not isinstance(body, dict):
                 raise BadTables("the body must be a JSON object")
-            answer = {"created": create(body.get("Resources"), str(body.get("AccountId", "123456789012")),
+            answer = {"created": create(body.get("Resources"), str(body.get("AccountId", DEFAULT_ACCOUNT_ID)),
                                         str(body.get("Region", "us-east-1")))}
-        except (BadTables, ValueError) as error:
+        except ValueError as error:  # BadTables, or a body that is not JSON
             status, answer = "400 Bad Request", {"message": str(error)}
         except Exception as error:  # noqa: BLE001 - moto's refusal of a table, said back to the caller
             status, answer = "400 Bad Request", {"message": f"{type(error).__name__}: {error}"}

@@ -68,13 +68,13 @@ def process_body(body: str) -> None:
 
 def send_one(job: EmailJob) -> RetryLater | Parked | None:
     """Send one job and observe its status; what it must wait for, if anything."""
+    outcome: RetryLater | Parked | None = None
     try:
         send_job(job)
     except (RetryLater, Parked) as error:
-        observe_job(job)
-        return error
+        outcome = error
     observe_job(job)
-    return None
+    return outcome
 
 
 def send_all(jobs: list[EmailJob]) -> list[RetryLater | Parked | None]:
