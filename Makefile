@@ -7,16 +7,27 @@ SCAN_VENV := $(VENV)/scan
 
 .PHONY: run emulator test lint bench clean
 
-PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
+# Every Python process here caches its bytecode (in the gitignored __pycache__/ folders and
+# the venv), even where PYTHONDONTWRITEBYTECODE is set: uv installs without compiling, a stack
+# starts five processes, and each compiled moto alone again on every start (1.5 CPU-s) and
+# a test run starts them by the dozen.
+unexport PYTHONDONTWRITEBYTECODE
 
-# The two environments install side by side: pip is mostly CPU (unpacking, byte-compiling),
-# and a fresh clone's setup took 2.5 minutes one after the other, 1.7 side by side.
+# uv installs both environments: it resolves the same pinned files as pip would, but
+# downloads in parallel and skips byte-compiling (Python writes each module's cache the
+# first time it imports it, and the suite imports a fraction of what it installs). A fresh
+# clone's setup: 151 s with pip one environment after the other, 101 s side by side, 19 s
+# with uv. uv itself comes from pip, pinned; it reads PyPI (UV_INDEX_URL names another index).
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+UV_INSTALL := pip install --quiet
+
 $(STAMP): requirements.txt requirements-dev.txt requirements-scan.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
-	$(SCAN_VENV)/bin/python $(PIP_INSTALL) -r requirements-scan.txt & scan=$$!; \
-	$(PY) $(PIP_INSTALL) -r requirements-dev.txt; dev=$$?; \
-	wait $$scan && test $$dev -eq 0
+	test -x $(UV) || $(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv --without-pip $(SCAN_VENV)
+	$(UV) $(UV_INSTALL) --python $(SCAN_VENV)/bin/python -r requirements-scan.txt
+	$(UV) $(UV_INSTALL) --python $(PY) -r requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -30,15 +41,11 @@ emulator: $(STAMP)
 # stack starts once. TEST_WORKERS=0 runs in this process. ruff first (a second); mypy runs
 # beside the tests (18 s from a fresh clone, on a core the tests leave idle part of the
 # time) and its verdict is printed after theirs: either failing fails the run.
-# Bytecode is cached (in the gitignored __pycache__/) even where PYTHONDONTWRITEBYTECODE is
-# set: a run starts Python processes by the dozen (five per stack), and each compiled the
-# project's modules again
-# (pytest's collection alone: 12 s per worker instead of 5).
 TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy > $(VENV)/mypy.log 2>&1 & lint=$$!; \
-	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile; tests=$$?; \
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile; tests=$$?; \
 	wait $$lint; typed=$$?; echo "mypy: $$(tail -n 1 $(VENV)/mypy.log)"; \
 	if [ $$typed -ne 0 ]; then cat $(VENV)/mypy.log; exit $$typed; fi; exit $$tests
 
