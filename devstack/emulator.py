@@ -118,6 +118,21 @@ def skip_cloudformation_warnings() -> None:
     logging.getLogger("moto").addFilter(lambda record: not record.msg.startswith("No Moto CloudFormation support"))
 
 
+def cloudformation_when_asked(create_app: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto's backend-app factory, patching moto's CloudFormation (devstack/emulator_cloudformation.py)
+    when its app is made: at the first CloudFormation request, which a stack start never sends.
+    Importing moto.cloudformation costs 1.5 CPU-s (it imports every backend it can create)."""
+
+    def backend_app(service: Any) -> Any:  # moto types it as a Literal of its service names
+        if service == "cloudformation":
+            from devstack import emulator_cloudformation
+
+            emulator_cloudformation.install()
+        return create_app(service)
+
+    return backend_app
+
+
 def install_hooks() -> None:
     """Extension point for emulator behaviour moto lacks (SES outbox and feedback,
     stream long-polling for the event runtime)."""
@@ -234,20 +249,16 @@ def serve(host: str, port: int, routes: dict[str, str] | None = None, name: str 
     cache_backend_lookup()
     cache_method_names()
     cheaper_random_strings()
-    from devstack import emulator_dynamodb, emulator_sqs, emulator_tables
+    from devstack import emulator_dynamodb, emulator_resources, emulator_sqs
 
     emulator_dynamodb.install()
     emulator_sqs.install()
     install_hooks()
-    app = with_routes(direct_json_targets(DomainDispatcherApplication(create_backend_app)), routes or {})
-    if name == endpoints.DYNAMODB_PROCESS:
-        # Its tables come from TABLES_PATH: no CloudFormation (and its imports) here.
-        app = emulator_tables.with_tables(app)
-    else:
-        from devstack import emulator_cloudformation
-
-        skip_cloudformation_warnings()
-        emulator_cloudformation.install()
+    skip_cloudformation_warnings()
+    dispatcher = DomainDispatcherApplication(cloudformation_when_asked(create_backend_app))
+    # Every process makes its part of leadflow's template at RESOURCES_PATH, without
+    # CloudFormation (devstack/emulator_resources.py).
+    app = emulator_resources.with_resources(with_routes(direct_json_targets(dispatcher), routes or {}))
     server = create_server(app, host=host, port=port, threads=SERVER_THREADS, ident="moto")
     # Served from a daemon thread: on a signal the process ends at once,
     # long polls in flight included, as a stopped emulator should.

@@ -1,12 +1,12 @@
 """Create leadflow's resources in the emulator from infra/resources.py.
 
-The template is deployed through the emulator's CloudFormation, like a real
-stack; the few resource types and properties moto's CloudFormation skips
-(TTL, SNS subscriptions, the SES configuration set and its event
+A split emulator (devstack/endpoints.py: DynamoDB in a process of its own) gets the
+template's resources without CloudFormation (devstack/emulator_resources.py), each made by
+moto's CloudFormation model for its type: the tables in the DynamoDB process, the rest in the
+main one. One emulator process, and in-process moto, deploy the template through moto's
+CloudFormation, like a real stack. Either way the few resource types and properties moto's
+CloudFormation skips (TTL, SNS subscriptions, the SES configuration set and its event
 destination) are then applied from the same template with direct calls.
-With the emulator split in two processes (devstack/endpoints.py), the tables
-go straight into the DynamoDB one (devstack/emulator_tables.py) and the rest
-through the main one's CloudFormation.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import urllib.request
 from typing import Any
 
 from devstack import endpoints
-from devstack.emulator_tables import TABLE_TYPE, TABLES_PATH
+from devstack.emulator_resources import MODELS, RESOURCES_PATH, TABLE_TYPE
 from infra import project, resources
 from infra.project import PROJECT_ROOT, stack_name
 
@@ -161,12 +161,15 @@ def apply_gaps(endpoint: str, resolver: Resolver) -> None:
 
 def aws_only_resources(endpoint: str, stage: str = "local") -> dict[str, int]:
     """Resource types (and how many of each) in the template that the emulator does not have:
-    moto's CloudFormation skips them and nothing here fills them in (alarms, policies)."""
+    neither moto's CloudFormation nor the direct calls here make them (alarms, policies)."""
     template = resources.template()
-    cloudformation = local_client("cloudformation", endpoint)
-    created: set[str] = set()
-    for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name(stage)):
-        created.update(r["LogicalResourceId"] for r in page["StackResourceSummaries"])
+    if endpoints.service_endpoint("dynamodb", endpoint) != endpoint:  # split: no CloudFormation stack
+        created = set(made_directly(template))
+    else:
+        cloudformation = local_client("cloudformation", endpoint)
+        created = set()
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name(stage)):
+            created.update(r["LogicalResourceId"] for r in page["StackResourceSummaries"])
     missing: dict[str, int] = {}
     for logical, resource in template["Resources"].items():
         if logical not in created and resource["Type"] not in GAP_TYPES:
@@ -196,40 +199,40 @@ def split_tables(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     return {**bare, "Resources": tables}, {**bare, "Resources": rest}
 
 
-def table_resources(resolver: Resolver) -> dict[str, Any]:
-    """The template's tables, logical id -> resource, their properties' intrinsics resolved."""
-    tables, _ = split_tables(resolver.template)
-    return {logical: {**resource, "Properties": resolver.value(resource["Properties"])}
-            for logical, resource in tables["Resources"].items()}
+def made_directly(template: dict[str, Any]) -> dict[str, Any]:
+    """The template's resources an emulator process makes without CloudFormation
+    (devstack/emulator_resources.py: every type moto's CloudFormation would make)."""
+    return {name: r for name, r in template["Resources"].items() if r["Type"] in MODELS}
 
 
-def create_tables(url: str, resolver: Resolver) -> list[str]:
-    """Make the template's tables in the DynamoDB process at `url` (devstack/emulator_tables.py);
-    the names it made (none when they exist already)."""
-    body = json.dumps({"Resources": table_resources(resolver), "AccountId": LOCAL_ACCOUNT,
-                       "Region": LOCAL_REGION}).encode()
-    request = urllib.request.Request(url.rstrip("/") + TABLES_PATH, data=body, method="POST",
+def make_resources(url: str, stage: str, resources_: dict[str, Any]) -> list[str]:
+    """Make `resources_` (template resources, intrinsics unresolved) in the emulator process at
+    `url`; the logical ids it made (none when it made them already)."""
+    body = json.dumps({"Resources": resources_, "Parameters": {"Stage": stage}, "StackName": stack_name(stage),
+                       "AccountId": LOCAL_ACCOUNT, "Region": LOCAL_REGION}).encode()
+    request = urllib.request.Request(url.rstrip("/") + RESOURCES_PATH, data=body, method="POST",
                                      headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return [str(name) for name in json.loads(response.read())["created"]]
     except urllib.error.HTTPError as error:
         refusal = error.read().decode(errors="replace")
-        raise RuntimeError(f"the DynamoDB emulator refused the tables: {refusal}") from None
+        raise RuntimeError(f"the emulator at {url} refused the resources: {refusal}") from None
 
 
 def deploy_split(endpoint: str, stage: str, template: dict[str, Any]) -> None:
-    """Deploy the template into every process of the emulator: its tables into the DynamoDB
-    one (without CloudFormation, devstack/emulator_tables.py), the rest through the main
-    one's CloudFormation. moto's CloudFormation creates resources in the process it runs in,
-    so the main one holds no table: a DynamoDB call that reached the wrong process fails
-    loudly instead of finding an empty table."""
+    """Deploy the template into every process of a split emulator without CloudFormation
+    (devstack/emulator_resources.py): its tables into the DynamoDB one, the rest into the
+    main one. So the main one holds no table: a DynamoDB call that reached the wrong process
+    fails loudly instead of finding an empty table. One process (LEADFLOW_EMULATOR_SPLIT=0)
+    and in-process moto deploy the template through CloudFormation, as a stack."""
     dynamodb_url = endpoints.service_endpoint("dynamodb", endpoint)
     if dynamodb_url == endpoint:
         deploy_stack(client_at("cloudformation", endpoint), stage, template)
         return
-    create_tables(dynamodb_url, Resolver(stage, template))
-    deploy_stack(client_at("cloudformation", endpoint), stage, split_tables(template)[1])
+    tables, rest = split_tables(template)
+    make_resources(dynamodb_url, stage, tables["Resources"])
+    make_resources(endpoint, stage, made_directly(rest))
 
 
 def provision(endpoint: str, stage: str = "local") -> dict[str, str]:

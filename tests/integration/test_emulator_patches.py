@@ -70,7 +70,8 @@ def test_the_emulator_installs_every_shortcut_once():
     source = (PROJECT_ROOT / "devstack" / "emulator.py").read_text()
     assert "emulator_dynamodb.install()" in source and "emulator_sqs.install()" in source
     assert "cache_method_names()" in source and "cheaper_random_strings()" in source
-    assert "direct_json_targets(DomainDispatcherApplication(" in source
+    assert "DomainDispatcherApplication(cloudformation_when_asked(create_backend_app))" in source
+    assert "direct_json_targets(dispatcher)" in source
     result = subprocess.run([sys.executable, "-c", INSTALLED], cwd=PROJECT_ROOT, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr

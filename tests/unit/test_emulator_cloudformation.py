@@ -46,3 +46,27 @@ def test_install_puts_the_json_parse_in_front_once():
     parse = Stack.parse_template
     assert getattr(parse, "_devstack", False)
     assert not getattr(parse.__wrapped__, "_devstack", False)  # wrapped once, around moto's own
+
+
+def test_the_emulator_installs_it_when_the_first_cloudformation_request_makes_moto_s_app():
+    """A stack start sends no CloudFormation request (devstack/emulator_resources.py), so the
+    emulator pays for moto's CloudFormation only when someone deploys a stack."""
+    import subprocess
+    import sys
+
+    from infra.project import PROJECT_ROOT
+
+    script = (
+        "import sys\n"
+        "from devstack.emulator import cloudformation_when_asked\n"
+        "made = []\n"
+        "factory = cloudformation_when_asked(lambda service: made.append(service) or service)\n"
+        "factory('sqs')\n"
+        "print('moto.cloudformation' in sys.modules)\n"
+        "factory('cloudformation')\n"
+        "from moto.cloudformation.models import Stack\n"
+        "print(getattr(Stack.parse_template, '_devstack', False), made)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == ["False", "True ['sqs', 'cloudformation']"]
