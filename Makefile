@@ -38,14 +38,16 @@ emulator: $(STAMP)
 	$(PY) -m devstack --no-api $(ARGS)
 
 # On every core (pytest-xdist); a test file's tests stay on one worker, so a module's shared
-# stack starts once. TEST_WORKERS=0 runs in this process. ruff first (a second); mypy runs
+# stack starts once. Files start in tests/conftest.py's order, the longest tiers first
+# (xdist's own reorder, most tests first, started the minute-long soak last).
+# TEST_WORKERS=0 runs in this process. ruff first (a second); mypy runs
 # beside the tests (18 s from a fresh clone, on a core the tests leave idle part of the
 # time) and its verdict is printed after theirs: either failing fails the run.
 TEST_WORKERS ?= auto
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m mypy > $(VENV)/mypy.log 2>&1 & lint=$$!; \
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile; tests=$$?; \
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder; tests=$$?; \
 	wait $$lint; typed=$$?; echo "mypy: $$(tail -n 1 $(VENV)/mypy.log)"; \
 	if [ $$typed -ne 0 ]; then cat $(VENV)/mypy.log; exit $$typed; fi; exit $$tests
 
