@@ -253,6 +253,7 @@ def serve(host: str, port: int, routes: dict[str, str] | None = None, name: str 
 
     emulator_dynamodb.install()
     emulator_sqs.install()
+    emulator_resources.forget_on_reset()
     install_hooks()
     skip_cloudformation_warnings()
     dispatcher = DomainDispatcherApplication(cloudformation_when_asked(create_backend_app))

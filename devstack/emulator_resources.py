@@ -50,6 +50,23 @@ _SUB = re.compile(r"\$\{([^}!][^}]*)\}")
 _made: dict[tuple[str, str], dict[str, Any]] = {}
 
 
+def forget_on_reset() -> None:
+    """moto's reset (POST /moto-api/reset, BackendDict.reset) empties every backend: what
+    this process made goes with it, so a later POST makes the resources again."""
+    from moto.core.base_backend import BackendDict
+
+    real = BackendDict.reset.__func__  # type: ignore[attr-defined]
+    if getattr(real, "_devstack", False):
+        return
+
+    def reset(cls: type[BackendDict[Any]]) -> None:
+        real(cls)
+        _made.clear()
+
+    reset._devstack = True  # type: ignore[attr-defined]
+    BackendDict.reset = classmethod(reset)  # type: ignore[method-assign,assignment]
+
+
 class BadResources(ValueError):
     """The request is not a set of resources this endpoint can make."""
 

@@ -99,6 +99,26 @@ def test_the_same_resources_again_make_nothing(local_aws):
     assert emulator_resources.create(request(wanted)) == []
 
 
+def test_after_moto_s_reset_the_same_resources_are_made_again(local_aws, monkeypatch):
+    """POST /moto-api/reset empties every backend; the record of what was made must go too,
+    or provisioning again would find nothing to make and leave the emulator empty."""
+    from moto.core.base_backend import BackendDict
+    from moto.sqs.models import sqs_backends
+
+    monkeypatch.setattr(BackendDict, "reset", BackendDict.reset)  # put back after the test
+    emulator_resources.forget_on_reset()
+    installed = BackendDict.reset.__func__
+    emulator_resources.forget_on_reset()
+    assert BackendDict.reset.__func__ is installed  # once, however often it is called
+    wanted = made_directly(resources.template())
+    queues = sum(r["Type"] == "AWS::SQS::Queue" for r in wanted.values())
+    assert emulator_resources.create(request(wanted)) != []
+    BackendDict.reset()
+    assert sqs_backends[OTHER_ACCOUNT][LOCAL_REGION].queues == {}
+    assert sorted(emulator_resources.create(request(wanted))) == sorted(wanted)
+    assert len(sqs_backends[OTHER_ACCOUNT][LOCAL_REGION].queues) == queues > 0
+
+
 def test_nothing_of_a_bad_request_is_made(local_aws):
     from moto.sqs.models import sqs_backends
 
