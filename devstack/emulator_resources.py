@@ -25,7 +25,7 @@ import sys
 import types
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 RESOURCES_PATH = "/devstack/resources"
 TABLE_TYPE = "AWS::DynamoDB::Table"
@@ -224,18 +224,29 @@ def create(request: Any) -> list[str]:
              "AWS::Partition": "aws", "AWS::StackName": stack, "AWS::URLSuffix": "amazonaws.com"}
     order = _in_dependency_order(resources, set(names) | set(made))
     scope = _Scope(names, made)
-    stack_id = f"arn:aws:cloudformation:{region}:{account}:stack/{stack}/devstack"
+    target = _Target(account, region, stack)
     created = []
     with _without_cloudformation():
         for logical in order:
-            created += _make(logical, resources[logical], scope, (account, region, stack_id))
+            if logical not in made:
+                _make(logical, resources[logical], scope, target)
+                created.append(logical)
     return created
 
 
-def _make(logical: str, resource: dict[str, Any], scope: _Scope, where: tuple[str, str, str]) -> list[str]:
-    account, region, stack_id = where
-    if logical in scope.made:
-        return []
+class _Target(NamedTuple):
+    """Where resources are made, and the stack moto's models are told they belong to."""
+
+    account: str
+    region: str
+    stack: str
+
+    @property
+    def stack_id(self) -> str:
+        return f"arn:aws:cloudformation:{self.region}:{self.account}:stack/{self.stack}/devstack"
+
+
+def _make(logical: str, resource: dict[str, Any], scope: _Scope, target: _Target) -> None:
     kind = resource["Type"]
     model = _model(kind)
     properties = scope.resolve(resource.get("Properties", {}))
@@ -244,12 +255,11 @@ def _make(logical: str, resource: dict[str, Any], scope: _Scope, where: tuple[st
     # logical id); only the Key has none in leadflow's template, and its name is unused.
     name = properties.get(name_property) if name_property else None
     made = model.create_from_cloudformation_json(
-        name or f"{stack_id.split('/')[1]}-{logical}", {"Type": kind, "Properties": properties}, account, region,
-        LogicalId=logical, StackId=stack_id, ResourceType=kind,
+        name or f"{target.stack}-{logical}", {"Type": kind, "Properties": properties}, target.account,
+        target.region, LogicalId=logical, StackId=target.stack_id, ResourceType=kind,
     )
     made.cf_resource_type, made.logical_resource_id = kind, logical  # as parse_and_create_resource marks it
     scope.made[logical] = made
-    return [logical]
 
 
 def with_resources(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping
 
-# The --name of the emulator's DynamoDB process (devstack/emulator.py).
+# The --name devstack/stack.py gives the emulator's DynamoDB process.
 DYNAMODB_PROCESS = "dynamodb"
 # The services of the DynamoDB process, by boto3 service name, and the variables boto3 reads for them.
 DYNAMODB_SERVICES = ("dynamodb", "dynamodbstreams")

@@ -163,7 +163,7 @@ def aws_only_resources(endpoint: str, stage: str = "local") -> dict[str, int]:
     """Resource types (and how many of each) in the template that the emulator does not have:
     neither moto's CloudFormation nor the direct calls here make them (alarms, policies)."""
     template = resources.template()
-    if endpoints.service_endpoint("dynamodb", endpoint) != endpoint:  # split: no CloudFormation stack
+    if split_dynamodb_url(endpoint) is not None:  # no CloudFormation stack
         created = set(made_directly(template))
     else:
         cloudformation = local_client("cloudformation", endpoint)
@@ -189,20 +189,25 @@ def stage_environment(stage: str) -> dict[str, str]:
     return project.stage_environment(PROJECT_ROOT, stage)
 
 
-def split_tables(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the template's tables alone, the template less its tables), for a split emulator's two
-    processes. The tables reference nothing else. Neither keeps the outputs: they name the
-    tables, and nothing here reads a local stack's outputs."""
-    bare = {k: v for k, v in template.items() if k not in ("Resources", "Outputs")}
-    tables = {name: r for name, r in template["Resources"].items() if r["Type"] == TABLE_TYPE}
-    rest = {name: r for name, r in template["Resources"].items() if name not in tables}
-    return {**bare, "Resources": tables}, {**bare, "Resources": rest}
-
-
 def made_directly(template: dict[str, Any]) -> dict[str, Any]:
     """The template's resources an emulator process makes without CloudFormation
     (devstack/emulator_resources.py: every type moto's CloudFormation would make)."""
     return {name: r for name, r in template["Resources"].items() if r["Type"] in MODELS}
+
+
+def split_tables(template: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the tables, every other resource made directly), for a split emulator's two
+    processes; the tables reference nothing else."""
+    made = made_directly(template)
+    tables = {name: r for name, r in made.items() if r["Type"] == TABLE_TYPE}
+    return tables, {name: r for name, r in made.items() if name not in tables}
+
+
+def split_dynamodb_url(endpoint: str) -> str | None:
+    """The address of the emulator's DynamoDB process when it runs apart from `endpoint`
+    (devstack/endpoints.py); None for one process or in-process moto."""
+    url = endpoints.service_endpoint("dynamodb", endpoint)
+    return url if url != endpoint else None
 
 
 def make_resources(url: str, stage: str, resources_: dict[str, Any]) -> list[str]:
@@ -226,13 +231,13 @@ def deploy_split(endpoint: str, stage: str, template: dict[str, Any]) -> None:
     main one. So the main one holds no table: a DynamoDB call that reached the wrong process
     fails loudly instead of finding an empty table. One process (LEADFLOW_EMULATOR_SPLIT=0)
     and in-process moto deploy the template through CloudFormation, as a stack."""
-    dynamodb_url = endpoints.service_endpoint("dynamodb", endpoint)
-    if dynamodb_url == endpoint:
+    dynamodb_url = split_dynamodb_url(endpoint)
+    if dynamodb_url is None:
         deploy_stack(client_at("cloudformation", endpoint), stage, template)
         return
     tables, rest = split_tables(template)
-    make_resources(dynamodb_url, stage, tables["Resources"])
-    make_resources(endpoint, stage, made_directly(rest))
+    make_resources(dynamodb_url, stage, tables)
+    make_resources(endpoint, stage, rest)
 
 
 def provision(endpoint: str, stage: str = "local") -> dict[str, str]:
