@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devstack.events import clients, filtering, shapes
+from devstack.events.deletes import delete_messages
 from devstack.events.invoker import Function, invoke
 from devstack.events.receiver import RECEIVE_WAIT_SECONDS, SQS_MAX_BATCH, Receiver
 from devstack.events.settings import HandlerSettings
@@ -79,12 +80,8 @@ class QueueConsumer:
         return [batch] if batch else []
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
-        for start in range(0, len(messages), SQS_MAX_BATCH):
-            chunk = messages[start:start + SQS_MAX_BATCH]
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
-            response = self.sqs.delete_message_batch(QueueUrl=self.source.queue_url, Entries=entries)
-            for failure in response.get("Failed", []):
-                log.error("delete failed handler=%s code=%s", self.source.function.name, failure.get("Code"))
+        handles = [m["ReceiptHandle"] for m in messages]
+        delete_messages(self.sqs, self.source.queue_url, handles, self.source.function.name)
 
     def process(self, messages: list[dict[str, Any]]) -> None:
         source = self.source

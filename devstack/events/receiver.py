@@ -44,8 +44,12 @@ class Receiver:
         handle: Callable[[WorkUnit], None],
         workers: int,
         stop: threading.Event,
+        companions: tuple[tuple[str, Callable[[], None]], ...] = (),
     ) -> None:
+        """`companions`: (name, loop) pairs run in threads of their own beside the receive and
+        work loops, and joined with them (a topic's deferred deletes)."""
         self.name, self.sqs, self.queue_url = name, sqs, queue_url
+        self.companions = companions
         self.read, self.handle, self.workers, self.stop = read, handle, workers, stop
         self.slots = threading.Semaphore(workers)
         self.work: queue.Queue[WorkUnit] = queue.Queue()
@@ -54,6 +58,7 @@ class Receiver:
     def start(self) -> None:
         self.threads = [threads.start(f"{self.name}-receive", self._receive_loop, self.stop)]
         self.threads += [threads.start(f"{self.name}-{i}", self._work_loop, self.stop) for i in range(self.workers)]
+        self.threads += [threads.start(f"{self.name}-{name}", loop, self.stop) for name, loop in self.companions]
 
     def join(self, deadline: float) -> None:
         """After stop: the outstanding receive returns, queued work is handed back, work under way ends."""

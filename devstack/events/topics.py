@@ -13,7 +13,10 @@ the OnFailure destination if one is configured, else it is dropped. Lambda
 waits about 1 and then 2 minutes; locally the waits are scaled to 1 s and
 2 s (`retry_delay_seconds` times 1, 2, 4 ...), kept in the tap queue as
 message visibility so they also survive a restart. Several notifications
-are handled at once (Lambda invokes SNS subscribers concurrently).
+are handled at once (Lambda invokes SNS subscribers concurrently). Handled
+notifications are deleted from the tap ten to a call (devstack/events/deletes.py):
+SNS itself keeps nothing to delete, so the tap costs Lambda no extra call per
+notification.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from devstack.events import clients, shapes
+from devstack.events.deletes import DeferredDeletes
 from devstack.events.destinations import Destinations
 from devstack.events.invoker import Function, invoke
 from devstack.events.receiver import RECEIVE_WAIT_SECONDS, SQS_MAX_BATCH, Receiver
@@ -70,6 +74,7 @@ class TopicSubscriber:
         self.sns = clients.client("sns")
         self.queue_url = ""
         self.subscription_arn = ""
+        self.deletes: DeferredDeletes | None = None
 
     # -- setup ---------------------------------------------------------------
 
@@ -110,6 +115,7 @@ class TopicSubscriber:
 
     def setup(self) -> None:
         self.queue_url = self._create_tap()
+        self.deletes = DeferredDeletes(self.sqs, self.queue_url, self.source.function.name, self.stop)
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
@@ -155,7 +161,10 @@ class TopicSubscriber:
         )
 
     def _delete(self, message: dict[str, Any]) -> None:
-        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        """Done with: deleted with others (devstack/events/deletes.py); SNS itself keeps nothing."""
+        if self.deletes is None:
+            raise RuntimeError("TopicSubscriber.setup() was not called")
+        self.deletes.add(message["ReceiptHandle"])
 
     def deliver(self, message: dict[str, Any]) -> None:
         envelope = json.loads(message["Body"])
@@ -195,5 +204,7 @@ class TopicSubscriber:
             self.deliver(message)
 
     def receiver(self, workers: int) -> Receiver:
+        if self.deletes is None:
+            raise RuntimeError("TopicSubscriber.setup() was not called")
         return Receiver(f"sns-{self.source.function.name}", self.sqs, self.queue_url, self.read, self.handle,
-                        workers, self.stop)
+                        workers, self.stop, companions=(("deletes", self.deletes.run),))

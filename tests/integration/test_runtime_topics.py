@@ -65,3 +65,27 @@ def test_filter_policy_and_retries_then_on_failure(resources, start_runtime):
     assert seen.count("broken") == 3
     assert seen.count("flaky") == 2  # failed once, retried, succeeded
     assert "unwanted" not in seen
+
+
+def test_handled_notifications_leave_the_tap_queue_and_run_once(resources, start_runtime):
+    """The tap queue's deletes are batched (devstack/events/deletes.py): every handled
+    notification is still deleted, so none comes back after the visibility timeout."""
+    runtime = start_runtime("topic")
+    sns = resources.emulator.client("sns")
+    sent = [f"n{i}" for i in range(13)]  # a full batch of ten and a lingering three
+    for body in sent:
+        sns.publish(TopicArn=resources.topic_arn, Message=body)
+    wait_until(lambda: sorted(messages(runtime)) == sorted(sent))
+
+    sqs = resources.emulator.client("sqs")
+    [subscription] = sns.list_subscriptions_by_topic(TopicArn=resources.topic_arn)["Subscriptions"]
+    tap = sqs.get_queue_url(QueueName=subscription["Endpoint"].rsplit(":", 1)[1])["QueueUrl"]
+
+    def tap_depth() -> int:
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=tap, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    wait_until(lambda: tap_depth() == 0, timeout=5)
+    assert sorted(messages(runtime)) == sorted(sent)
