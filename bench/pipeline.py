@@ -34,6 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._rows import emit_row
+from bench._stack_cpu import CallCost, CpuMeter, call_cost, mean_cost, paused
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_LOG = PROJECT_ROOT / "var" / "bench" / "pipeline-stack.log"
@@ -154,6 +155,77 @@ def drive(api_url: str, outbox: Path, count: int, rate: float | None, run: str, 
     return posts, _complete_leads(outbox, posts, per_lead, time.time() + timeout)
 
 
+def fixed_call_cost(stack: Any, stage: dict[str, str]) -> CallCost:
+    """The CPU of one trivial AWS call, caller and emulator, measured with the API and the runtime
+    paused: a GetItem of a missing key and a GetQueueUrl (answered without Flask), a ListTopics (with)."""
+    import boto3
+
+    from devstack.events.clients import cheaper_user_agent
+    from devstack.provision import LOCAL_REGION
+
+    cheaper_user_agent()  # the runtime's callers have it too
+    config = stack.config
+    emulators = {p.pid for p in stack.processes[:stack.emulator_count]}
+    dynamodb_pid = stack.processes[0].pid
+    main_pid = stack.processes[stack.emulator_count - 1].pid
+
+    def client(service: str, endpoint: str) -> Any:
+        return boto3.client(service, endpoint_url=endpoint, region_name=LOCAL_REGION,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    dynamodb = client("dynamodb", config.dynamodb_endpoint)
+    sqs, sns = client("sqs", config.aws_endpoint), client("sns", config.aws_endpoint)
+    calls = {
+        "DynamoDB GetItem": (lambda: dynamodb.get_item(TableName=stage["LEADS_TABLE"], Key={"id": {"S": "none"}}),
+                             dynamodb_pid),
+        "SQS GetQueueUrl": (lambda: sqs.get_queue_url(QueueName=stage["NOTIFICATIONS_QUEUE"].rsplit("/", 1)[-1]),
+                            main_pid),
+        "SNS GetTopicAttributes": (lambda: sns.get_topic_attributes(TopicArn=stage["LEAD_EVENTS_TOPIC_ARN"]),
+                                   main_pid),
+    }
+    with paused([p.pid for p in stack.processes if p.pid not in emulators]):
+        costs = call_cost(list(calls.values()))
+    print("a trivial call, ms of CPU in the caller + in the emulator: " + ", ".join(
+        f"{name} {cost.client_ms:.2f} + {cost.server_ms:.2f}" for name, cost in zip(calls, costs, strict=True)))
+    return mean_cost(costs)
+
+
+def recorded_burst_calls(config: Any, per_lead: int, leads: int, timeout: float) -> float:
+    """Every AWS call (the app's and the pollers') per lead, in a smaller burst with the recorder on."""
+    moto_api(config.aws_endpoint, "reset-recording")
+    moto_api(config.aws_endpoint, "start-recording")
+    posts, _ = drive(config.api_url, config.outbox, leads, None, "counted", per_lead, timeout)
+    time.sleep(3)  # the last leads' feedback
+    moto_api(config.aws_endpoint, "stop-recording")
+    raw = moto_api(config.aws_endpoint, "download-recording", method="GET").decode()
+    calls = [line for line in raw.splitlines() if line.strip() and "/moto-api/" not in json.loads(line).get("url", "")]
+    return len(calls) / max(1, len(posts))
+
+
+def report_cpu(rate: float, leads: int, cpu: float, single_leads: int, single_cpu: float, cost: CallCost,
+               calls_per_lead: float) -> None:
+    cores = os.cpu_count() or 1
+    goal_rate = 25
+    budget_ms = cores * 1000 / goal_rate
+    per_lead_ms = cpu / max(1, leads) * 1000
+    single_ms = single_cpu / max(1, single_leads) * 1000
+    round_trips_ms = cost.total_ms * calls_per_lead
+    print(f"split burst: {cpu:.1f} CPU-s over the stack's processes for {leads} leads; a trivial call: "
+          f"{cost.client_ms:.2f} ms in the caller + {cost.server_ms:.2f} ms in the emulator")
+    emit_row("pipeline", "CPU per lead in the burst, every stack process (split)", per_lead_ms, "ms",
+             f"<= {budget_ms:.0f} ms ({cores} cores / {goal_rate} leads/s)", "the same burst, emulator as one process",
+             single_ms, met=per_lead_ms <= budget_ms)
+    ceiling = cores * 1000 / per_lead_ms
+    emit_row("pipeline", "burst ceiling on this machine (cores / CPU per lead)", ceiling, "leads/s",
+             f">= {goal_rate}", "the split burst measured", rate, met=ceiling >= goal_rate)
+    emit_row("pipeline", "fixed CPU of one AWS call (trivial request: caller + emulator)", cost.total_ms, "ms",
+             "none", "the caller's part (botocore)", cost.client_ms)
+    emit_row("pipeline", "AWS calls per lead in a burst (the app's and the pollers')", calls_per_lead, "calls",
+             "none", "the app's own (deliver + track)", 15.0)
+    emit_row("pipeline", "round trips alone per lead (fixed cost x calls)", round_trips_ms, "ms",
+             f"<= {budget_ms:.0f} ms leaves room for the work", "CPU per lead in the burst", per_lead_ms)
+
+
 def percentile(sorted_values: list[float], fraction: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -193,8 +265,11 @@ def main() -> None:
         # The reference first: the same burst with the emulator as one process, on a stack of its own.
         single = started(False, "single")
         try:
+            single_meter = CpuMeter([p.pid for p in single.processes])
+            single_meter.start()
             single_burst, single_done = drive(single.config.api_url, single.config.outbox, args.leads, None,
                                               "single", per_lead, args.timeout)
+            single_cpu = single_meter.stop()
         finally:
             single.stop()
         stack = started(True, "split")
@@ -208,8 +283,13 @@ def main() -> None:
             moto_api(config.aws_endpoint, "stop-recording")
             by_purpose, by_operation = count_calls(config.aws_endpoint, stage["DELIVERIES_TABLE"])
             stages = read_stages(config.dynamodb_endpoint, stage, config.outbox, steady, per_lead)
+            cost = fixed_call_cost(stack, stage)
+            meter = CpuMeter([p.pid for p in stack.processes])
+            meter.start()
             burst, burst_done = drive(config.api_url, config.outbox, args.leads, None, "burst", per_lead,
                                       args.timeout)
+            burst_cpu = meter.stop()
+            burst_calls = recorded_burst_calls(config, per_lead, max(20, args.leads // 4), args.timeout)
         finally:
             stack.stop()
 
@@ -235,6 +315,7 @@ def main() -> None:
              "<= 10", "event-source polling calls per lead", by_purpose["poll"] / leads, met=deliver <= 10)
     emit_row("pipeline", "AWS calls per lead to track them (SES feedback, audit log)", by_purpose["track"] / leads,
              "calls", "none (added by tracking)", "calls to deliver", deliver)
+    report_cpu(rate, len(burst_done), burst_cpu, len(single_done), single_cpu, cost, burst_calls)
     render_ms = render_time_ms()
     emit_row("pipeline", "template render per email", render_ms, "ms", "< 1 ms", "none", None, met=render_ms < 1)
 
