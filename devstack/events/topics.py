@@ -160,11 +160,14 @@ class TopicSubscriber:
             self.source.function.name, condition, attempts, "on-failure" if destination else "none (dropped)",
         )
 
-    def _delete(self, message: dict[str, Any]) -> None:
-        """Done with: deleted with others (devstack/events/deletes.py); SNS itself keeps nothing."""
+    def _tap_deletes(self) -> DeferredDeletes:
         if self.deletes is None:
             raise RuntimeError("TopicSubscriber.setup() was not called")
-        self.deletes.add(message["ReceiptHandle"])
+        return self.deletes
+
+    def _delete(self, message: dict[str, Any]) -> None:
+        """Done with: deleted with others (devstack/events/deletes.py); SNS itself keeps nothing."""
+        self._tap_deletes().add(message["ReceiptHandle"])
 
     def deliver(self, message: dict[str, Any]) -> None:
         envelope = json.loads(message["Body"])
@@ -204,7 +207,5 @@ class TopicSubscriber:
             self.deliver(message)
 
     def receiver(self, workers: int) -> Receiver:
-        if self.deletes is None:
-            raise RuntimeError("TopicSubscriber.setup() was not called")
         return Receiver(f"sns-{self.source.function.name}", self.sqs, self.queue_url, self.read, self.handle,
-                        workers, self.stop, companions=(("deletes", self.deletes.run),))
+                        workers, self.stop, companions=(("deletes", self._tap_deletes().run),))

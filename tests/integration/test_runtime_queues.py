@@ -15,14 +15,6 @@ def bodies(runtime) -> list[str]:
     return [r["body"] for call in runtime.records("on_queue") for r in call["event"]["Records"]]
 
 
-def queue_depth(resources) -> int:
-    attributes = resources.emulator.client("sqs").get_queue_attributes(
-        QueueUrl=resources.queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-
 def test_success_is_deleted_and_a_failing_message_ends_in_the_dlq(resources, start_runtime):
     runtime = start_runtime("queue")
     sqs = resources.emulator.client("sqs")
@@ -36,7 +28,7 @@ def test_success_is_deleted_and_a_failing_message_ends_in_the_dlq(resources, sta
     assert dead["Body"] == bad
     assert bodies(runtime).count(good) == 1
     assert bodies(runtime).count(bad) == 2  # maxReceiveCount 2, then the queue's redrive moved it
-    wait_until(lambda: queue_depth(resources) == 0)
+    wait_until(lambda: resources.depth(resources.queue_url) == 0)
 
     record = next(r for call in runtime.records("on_queue") for r in call["event"]["Records"] if r["body"] == good)
     assert set(record) == {"messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody",
@@ -58,7 +50,7 @@ def test_filtered_out_messages_are_deleted_without_an_invocation(resources, star
     sqs.send_message(QueueUrl=resources.queue_url, MessageBody=json.dumps({"kind": "drop"}))
     sqs.send_message(QueueUrl=resources.queue_url, MessageBody=json.dumps({"kind": "keep"}))
 
-    wait_until(lambda: queue_depth(resources) == 0)
+    wait_until(lambda: resources.depth(resources.queue_url) == 0)
     assert [json.loads(b)["kind"] for b in bodies(runtime)] == ["keep"]
 
 

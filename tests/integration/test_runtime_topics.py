@@ -80,12 +80,5 @@ def test_handled_notifications_leave_the_tap_queue_and_run_once(resources, start
     sqs = resources.emulator.client("sqs")
     [subscription] = sns.list_subscriptions_by_topic(TopicArn=resources.topic_arn)["Subscriptions"]
     tap = sqs.get_queue_url(QueueName=subscription["Endpoint"].rsplit(":", 1)[1])["QueueUrl"]
-
-    def tap_depth() -> int:
-        attributes = sqs.get_queue_attributes(
-            QueueUrl=tap, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
-
-    wait_until(lambda: tap_depth() == 0, timeout=5)
+    wait_until(lambda: resources.depth(tap) == 0, timeout=5)
     assert sorted(messages(runtime)) == sorted(sent)

@@ -92,6 +92,13 @@ class FixtureResources:
         attributes = self.emulator.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         return str(attributes["Attributes"]["QueueArn"])
 
+    def depth(self, url: str) -> int:
+        """Messages in the queue, visible and in flight alike."""
+        attributes = self.emulator.client("sqs").get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
     def settings(self, **overrides: dict[str, Any]) -> dict[str, Any]:
         """The fixture app's settings file, with this test's on-failure destinations filled in."""
         settings = json.loads(json.dumps(BASE_SETTINGS))
