@@ -35,15 +35,13 @@ class CpuMeter:
 
     def __init__(self, pids: list[int]) -> None:
         self.pids = pids
-        self.before: dict[int, float] = {}
-        self.spent: dict[int, float] = {}
+        self.before = 0.0
 
     def start(self) -> None:
-        self.before = {pid: process_cpu(pid) for pid in self.pids}
+        self.before = sum(map(process_cpu, self.pids))
 
     def stop(self) -> float:
-        self.spent = {pid: process_cpu(pid) - self.before[pid] for pid in self.pids}
-        return sum(self.spent.values())
+        return sum(map(process_cpu, self.pids)) - self.before
 
 
 @dataclass(frozen=True)
